@@ -1,0 +1,115 @@
+"""Vendor groups from the seed's indexed variables (``IMAGE_GEN_API_BASE_n`` and friends).
+
+The seed read groups 1..N and stopped at the first gap; we accept any ``n`` with
+gaps, and validate each group as a whole so the error names the exact variable
+an operator has to fix.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from pydantic import SecretStr
+
+INDEXED_NAME = re.compile(r"^IMAGE_GEN_(API_BASE|MODEL|API_KEY|TYPE)_(\d+)$", re.IGNORECASE)
+DEFAULT_TYPE = "chat"
+KEYLESS_TYPES = frozenset({"demo"})
+
+
+class ConfigError(ValueError):
+    """A configuration problem, phrased as one line that names the variable to fix."""
+
+
+@dataclass(frozen=True, slots=True)
+class ModelAlias:
+    """``public`` is what clients ask for; ``vendor`` is the id sent to the vendor."""
+
+    public: str
+    vendor: str
+
+
+@dataclass(frozen=True, slots=True)
+class VendorGroup:
+    """One vendor account: where to send, how to speak to it, which keys and models it has."""
+
+    name: str
+    order: int
+    type: str
+    api_base: str
+    keys: tuple[SecretStr, ...]
+    models: tuple[ModelAlias, ...]
+
+
+def split_list(raw: str | None) -> list[str]:
+    """The seed's comma-separated lists: blanks around items and empty items are dropped."""
+    if not raw:
+        return []
+    return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+def parse_models(raw: str, variable: str) -> tuple[ModelAlias, ...]:
+    """``a, b=vendor/b`` -> aliases; an entry listed twice or half-written is an error."""
+    aliases: list[ModelAlias] = []
+    seen: set[str] = set()
+    for entry in split_list(raw):
+        public, sep, vendor = (part.strip() for part in entry.partition("="))
+        if sep and (not public or not vendor):
+            raise ConfigError(f"{variable}: '{entry}' must be written public=vendor with both names")
+        alias = ModelAlias(public=public, vendor=vendor or public)
+        if alias.public in seen:
+            raise ConfigError(f"{variable} lists model '{alias.public}' twice")
+        seen.add(alias.public)
+        aliases.append(alias)
+    if not aliases:
+        raise ConfigError(f"{variable} has no model names")
+    return tuple(aliases)
+
+
+def parse_keys(raw: str | None, variable: str) -> tuple[SecretStr, ...]:
+    keys = tuple(SecretStr(key) for key in split_list(raw))
+    if not keys:
+        raise ConfigError(f"{variable} has no keys (expected a comma-separated list)")
+    return keys
+
+
+def check_base_url(url: str, variable: str) -> str:
+    if not re.match(r"^https?://[^/\s]+", url):
+        raise ConfigError(f"{variable} must be an http:// or https:// URL")
+    return url.rstrip("/")
+
+
+def parse_indexed_groups(env: Mapping[str, str], known_types: Iterable[str]) -> list[VendorGroup]:
+    """Every ``IMAGE_GEN_*_n`` group in ``env``, ordered by ``n``."""
+    by_index: dict[int, dict[str, str]] = {}
+    for name, value in env.items():
+        match = INDEXED_NAME.match(name)
+        if match and value is not None and value.strip():
+            by_index.setdefault(int(match.group(2)), {})[match.group(1).upper()] = value.strip()
+    known = sorted(known_types)
+    return [_build_group(index, fields, known) for index, fields in sorted(by_index.items())]
+
+
+def _build_group(index: int, fields: dict[str, str], known_types: list[str]) -> VendorGroup:
+    def var(field: str) -> str:
+        return f"IMAGE_GEN_{field}_{index}"
+
+    kind = fields.get("TYPE", DEFAULT_TYPE).lower()
+    if kind not in known_types:
+        raise ConfigError(f"{var('TYPE')}='{kind}' is not a known type; use one of {', '.join(known_types)}")
+    required = ["MODEL"] if kind in KEYLESS_TYPES else ["API_BASE", "MODEL", "API_KEY"]
+    for field in required:
+        if field not in fields:
+            present = ", ".join(var(f) for f in sorted(fields))
+            raise ConfigError(f"{var(field)} is missing (group {index} sets {present})")
+    api_base = check_base_url(fields["API_BASE"], var("API_BASE")) if "API_BASE" in fields else ""
+    keys = parse_keys(fields["API_KEY"], var("API_KEY")) if "API_KEY" in fields else (SecretStr(kind),)
+    return VendorGroup(
+        name=f"group{index}",
+        order=index,
+        type=kind,
+        api_base=api_base,
+        keys=keys,
+        models=parse_models(fields["MODEL"], var("MODEL")),
+    )

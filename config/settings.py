@@ -1,0 +1,276 @@
+"""Typed settings, read once at startup from the environment and an optional ``.env``.
+
+Handlers never read ``os.environ``: they get this object. Seed variable names
+keep their meaning; see DESIGN.md for the table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic.fields import FieldInfo
+from pydantic_settings import (
+    BaseSettings,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+
+from config.groups import (
+    INDEXED_NAME,
+    KEYLESS_TYPES,
+    ConfigError,
+    VendorGroup,
+    check_base_url,
+    parse_indexed_groups,
+    parse_keys,
+    parse_models,
+    split_list,
+)
+from providers import PROVIDER_TYPES
+
+Size = tuple[int, int]
+KeyList = Annotated[list[SecretStr], NoDecode]
+
+SEED_ASPECT_RATIOS: dict[str, Size] = {
+    "1:1": (1024, 1024),
+    "1:2": (512, 1024),
+    "3:2": (768, 512),
+    "3:4": (768, 1024),
+    "16:9": (1024, 576),
+    "9:16": (576, 1024),
+}
+DEMO_MODEL = "demo"
+FLUX_GROUP_ORDER = 0  # the seed's FLUX_GEN vendor sorts before IMAGE_GEN_*_1
+
+
+def parse_size(raw: str) -> Size:
+    """``"1024x576"`` -> ``(1024, 576)``."""
+    width, sep, height = raw.strip().lower().partition("x")
+    if not sep or not width.isdigit() or not height.isdigit() or int(width) <= 0 or int(height) <= 0:
+        raise ValueError(f"'{raw}' is not a size like 1024x576")
+    return int(width), int(height)
+
+
+class Settings(BaseSettings):
+    """Everything the gateway can be told. Field names are the environment variable names."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", case_sensitive=False)
+
+    host: str = "127.0.0.1"
+    """Address ``imagegate serve`` binds to; decides whether running without client keys is allowed."""
+    port: int = Field(8000, ge=1, le=65535)
+    authorized_api_key: KeyList = []
+    """Client keys (comma list). Empty: no auth, allowed only on a loopback bind or with ALLOW_ANONYMOUS."""
+    allow_anonymous: bool = False
+
+    openai_api_base: str | None = None
+    openai_api_key: KeyList = []
+    openai_model: str | None = None
+    """Prompt rewriting in fast mode."""
+    openai_model_reasoning: str | None = None
+    """Prompt rewriting in reasoning mode (``<think>`` then the prompt)."""
+
+    flux_gen_model: str | None = None
+    flux_gen_api_base: str | None = None
+    flux_gen_api_key: KeyList = []
+
+    vendor_env: dict[str, str] = Field(default={}, repr=False, exclude=True)
+    """The raw ``IMAGE_GEN_*_n`` variables; turned into ``vendor_groups``."""
+
+    public_base_url: str | None = None
+    """Absolute base for emitted links, path prefix included (``https://example.com/imagegen``)."""
+    media_store: str = "file://./data/media"
+    media_memory_max_bytes: int = Field(256 * 1024 * 1024, gt=0)
+    media_max_bytes: int = Field(20 * 1024 * 1024, gt=0)
+    """Largest image the gateway downloads from a vendor."""
+
+    aspect_ratios: Annotated[dict[str, Size], NoDecode] = SEED_ASPECT_RATIOS
+    """Ratio table, ``1:1=1024x1024,16:9=1344x768``; replaces the seed's table when set."""
+    default_size: Size = (1024, 1024)
+
+    request_deadline_seconds: float = Field(120.0, gt=0)
+    """Whole budget for one image request, every attempt included."""
+    vendor_timeout_seconds: float = Field(90.0, gt=0)
+    max_attempts: int = Field(8, ge=1)
+    retry_rounds: int = Field(3, ge=1)
+    """Passes over all routes when every route is failing (with backoff between them)."""
+    retry_backoff_seconds: float = Field(0.5, ge=0)
+    """First backoff between passes; 0 turns backoff off (tests)."""
+    key_cooldown_seconds: float = Field(5.0, ge=0)
+    """429 without Retry-After: first cooldown, doubled on each repeat up to ``key_cooldown_max_seconds``."""
+    key_cooldown_max_seconds: float = Field(300.0, ge=0)
+    key_quota_cooldown_seconds: float = Field(3600.0, ge=0)
+    key_dead_seconds: float = Field(6 * 3600.0, ge=0)
+    """A rejected (401/403) key is re-probed after this long."""
+    route_unhealthy_seconds: float = Field(10.0, ge=0)
+    stream_keepalive_seconds: float = Field(5.0, gt=0)
+
+    log_format: Literal["auto", "json", "console"] = "auto"
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+
+    vendor_groups: tuple[VendorGroup, ...] = ()
+    """Derived: every configured vendor, ordered; the demo vendor when none is configured."""
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> Settings:
+        """Settings from exactly ``env`` (no process environment, no ``.env``): the test entry point."""
+        values: dict[str, Any] = {"vendor_env": {}}
+        for name, value in env.items():
+            if INDEXED_NAME.match(name):
+                values["vendor_env"][name.upper()] = value
+            else:
+                values[name.lower()] = value
+        try:
+            return cls.model_validate(values)
+        except ValidationError as error:
+            raise ConfigError(describe_error(error)) from None
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        indexed = IndexedVariablesSource(settings_cls, env_settings, dotenv_settings)
+        return init_settings, indexed, env_settings, dotenv_settings, file_secret_settings
+
+    @field_validator("authorized_api_key", "openai_api_key", "flux_gen_api_key", mode="before")
+    @classmethod
+    def _split_keys(cls, value: Any) -> Any:
+        return split_list(value) if isinstance(value, str) else value
+
+    @field_validator("aspect_ratios", mode="before")
+    @classmethod
+    def _parse_ratio_table(cls, value: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+        table: dict[str, Size] = {}
+        for entry in split_list(value):
+            ratio, _, size = entry.partition("=")
+            table[ratio.strip()] = parse_size(size)
+        return table
+
+    @field_validator("default_size", mode="before")
+    @classmethod
+    def _parse_default_size(cls, value: Any) -> Any:
+        return parse_size(value) if isinstance(value, str) else value
+
+    @field_validator("public_base_url")
+    @classmethod
+    def _check_public_base(cls, value: str | None) -> str | None:
+        return check_base_url(value, "PUBLIC_BASE_URL") if value else None
+
+    @model_validator(mode="after")
+    def _build_vendor_groups(self) -> Settings:
+        self._check_rewriting()
+        groups = parse_indexed_groups(self.vendor_env, PROVIDER_TYPES)
+        flux = self._flux_group()
+        if flux:
+            groups.insert(0, flux)
+        if not groups:
+            groups = [demo_group()]
+        self.vendor_groups = tuple(groups)
+        return self
+
+    def _check_rewriting(self) -> None:
+        if self.openai_model and self.openai_model_reasoning:
+            raise ConfigError("set OPENAI_MODEL or OPENAI_MODEL_REASONING, not both")
+        if self.openai_model or self.openai_model_reasoning:
+            if not self.openai_api_base:
+                raise ConfigError("OPENAI_API_BASE is missing (prompt rewriting needs it)")
+            check_base_url(self.openai_api_base, "OPENAI_API_BASE")
+            if not self.openai_api_key:
+                raise ConfigError("OPENAI_API_KEY has no keys (prompt rewriting needs at least one)")
+
+    def _flux_group(self) -> VendorGroup | None:
+        present = {
+            "FLUX_GEN_MODEL": self.flux_gen_model,
+            "FLUX_GEN_API_BASE": self.flux_gen_api_base,
+            "FLUX_GEN_API_KEY": ",".join(k.get_secret_value() for k in self.flux_gen_api_key),
+        }
+        if not any(present.values()):
+            return None
+        for name, value in present.items():
+            if not value:
+                raise ConfigError(f"{name} is missing (the FLUX_GEN vendor needs all three FLUX_GEN_* variables)")
+        return VendorGroup(
+            name="flux",
+            order=FLUX_GROUP_ORDER,
+            type="siliconflow",
+            api_base=check_base_url(present["FLUX_GEN_API_BASE"] or "", "FLUX_GEN_API_BASE"),
+            keys=parse_keys(present["FLUX_GEN_API_KEY"], "FLUX_GEN_API_KEY"),
+            models=parse_models(present["FLUX_GEN_MODEL"] or "", "FLUX_GEN_MODEL"),
+        )
+
+    def secret_values(self) -> list[str]:
+        """Every key the gateway holds (vendor, rewriting LLM, client), for scrubbing logs."""
+        keys = [key for group in self.vendor_groups if group.type not in KEYLESS_TYPES for key in group.keys]
+        keys += [*self.openai_api_key, *self.flux_gen_api_key, *self.authorized_api_key]
+        return [key.get_secret_value() for key in keys]
+
+    @property
+    def rewriting_enabled(self) -> bool:
+        return bool(self.openai_model or self.openai_model_reasoning)
+
+
+def demo_group() -> VendorGroup:
+    """What a fresh checkout runs on: the offline demo provider serving model ``demo``."""
+    return VendorGroup(
+        name="demo",
+        order=0,
+        type="demo",
+        api_base="",
+        keys=(SecretStr("demo"),),
+        models=parse_models(DEMO_MODEL, "IMAGE_GEN_MODEL"),
+    )
+
+
+class IndexedVariablesSource(PydanticBaseSettingsSource):
+    """Collects ``IMAGE_GEN_*_n`` from ``.env`` and the environment (environment wins) into ``vendor_env``."""
+
+    def __init__(
+        self,
+        settings_cls: type[BaseSettings],
+        env: PydanticBaseSettingsSource,
+        dotenv: PydanticBaseSettingsSource,
+    ) -> None:
+        super().__init__(settings_cls)
+        self._sources = (dotenv, env)
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        found: dict[str, str] = {}
+        for source in self._sources:
+            variables: Mapping[str, str | None] = getattr(source, "env_vars", {})
+            for name, value in variables.items():
+                if value is not None and INDEXED_NAME.match(name):
+                    found[name.upper()] = value
+        return {"vendor_env": found} if found else {}
+
+
+def describe_error(error: ValidationError | ConfigError) -> str:
+    """One readable line for the operator, naming the variable."""
+    if isinstance(error, ConfigError):
+        return str(error)
+    problems = []
+    for item in error.errors():
+        variable = ".".join(str(part) for part in item["loc"]).upper()
+        message = item["msg"].removeprefix("Value error, ")
+        problems.append(f"{variable}: {message}" if variable else message)
+    return "; ".join(problems)
+
+
+def load_settings() -> Settings:
+    """Settings from the process environment and ``./.env``; raises ConfigError with one readable line."""
+    try:
+        return Settings()
+    except ValidationError as error:
+        raise ConfigError(describe_error(error)) from None

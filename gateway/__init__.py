@@ -1,0 +1,1 @@
+"""imagegate: an OpenAI-compatible gateway from chat messages to images."""

@@ -1,0 +1,44 @@
+"""``create_app(settings)``: wiring only."""
+
+from __future__ import annotations
+
+from litestar import Litestar, Router
+from litestar.datastructures import State
+from litestar.di import Provide
+
+from config import Settings, load_settings
+from gateway import resources
+from gateway.auth import check_anonymous_binding, require_client_key
+from gateway.errors import EXCEPTION_HANDLERS
+from gateway.logging import configure_logging, request_log_middleware
+from gateway.routes.chat import create_chat_completion
+from gateway.routes.health import get_health, get_readiness
+from gateway.routes.media import get_image
+from gateway.routes.models import get_model, list_models
+
+
+def create_app(settings: Settings | None = None) -> Litestar:
+    settings = settings or load_settings()
+    configure_logging(settings.log_format, settings.log_level, secrets=settings.secret_values())
+    check_anonymous_binding(settings)
+    api = Router(
+        path="/v1",
+        route_handlers=[create_chat_completion, list_models, get_model],
+        guards=[require_client_key],
+    )
+    return Litestar(
+        route_handlers=[api, get_health, get_readiness, get_image],
+        lifespan=[resources.lifespan],
+        state=State({"settings": settings}),
+        dependencies={
+            "settings": Provide(resources.provide_settings, sync_to_thread=False),
+            "router": Provide(resources.provide_router, sync_to_thread=False),
+            "pipeline": Provide(resources.provide_pipeline, sync_to_thread=False),
+            "store": Provide(resources.provide_store, sync_to_thread=False),
+            "background": Provide(resources.provide_background, sync_to_thread=False),
+        },
+        exception_handlers=EXCEPTION_HANDLERS,
+        middleware=[request_log_middleware],
+        openapi_config=None,
+        logging_config=None,
+    )

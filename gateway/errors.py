@@ -1,0 +1,128 @@
+"""Errors as clients see them, and the one place that renders them as OpenAI error JSON.
+
+Every failure leaves the gateway as ``{"error": {"message", "type", "param", "code"}}``::
+
+    ApiError                      500 api_error
+    ├── InvalidRequest            400 invalid_request_error (param names the field)
+    │   └── VendorRejected        400 the vendor refused the prompt or size; its short message, no failover
+    ├── Unauthorized              401 invalid_api_key
+    ├── NotFound                  404 not_found
+    │   └── ModelNotFound         404 model_not_found (lists the available models)
+    ├── MethodNotAllowed          405 method_not_allowed
+    ├── UpstreamFailed            502 every route failed; the last vendor error, summarised
+    └── NoCapacity                503 every key is cooling down; Retry-After says when to come back
+
+Vendor bodies go to the log, never into these messages.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import structlog
+from litestar import Request, Response
+from litestar.exceptions import HTTPException, MethodNotAllowedException, NotFoundException
+
+from gateway.schemas import ErrorBody, ErrorDetail
+
+log = structlog.get_logger("gateway.errors")
+
+
+class ApiError(Exception):
+    status_code: ClassVar[int] = 500
+    error_type: ClassVar[str] = "api_error"
+    code: ClassVar[str | None] = "internal_error"
+
+    def __init__(self, message: str, *, param: str | None = None, headers: dict[str, str] | None = None):
+        super().__init__(message)
+        self.message = message
+        self.param = param
+        self.headers = headers or {}
+
+    def body(self) -> ErrorBody:
+        return ErrorBody(
+            error=ErrorDetail(message=self.message, type=self.error_type, param=self.param, code=self.code)
+        )
+
+
+class InvalidRequest(ApiError):
+    status_code = 400
+    error_type = "invalid_request_error"
+    code = "invalid_request"
+
+
+class VendorRejected(InvalidRequest):
+    code = "vendor_rejected"
+
+
+class Unauthorized(ApiError):
+    status_code = 401
+    error_type = "invalid_request_error"
+    code = "invalid_api_key"
+
+
+class NotFound(ApiError):
+    status_code = 404
+    error_type = "invalid_request_error"
+    code = "not_found"
+
+
+class ModelNotFound(NotFound):
+    code = "model_not_found"
+
+
+class MethodNotAllowed(ApiError):
+    status_code = 405
+    error_type = "invalid_request_error"
+    code = "method_not_allowed"
+
+
+class UpstreamFailed(ApiError):
+    status_code = 502
+    error_type = "upstream_error"
+    code = "upstream_failed"
+
+
+class NoCapacity(ApiError):
+    status_code = 503
+    error_type = "upstream_error"
+    code = "keys_cooling_down"
+
+    def __init__(self, message: str, *, retry_after: float) -> None:
+        super().__init__(message, headers={"Retry-After": str(max(1, round(retry_after)))})
+        self.retry_after = retry_after
+
+
+def error_response(error: ApiError) -> Response[ErrorBody]:
+    return Response(content=error.body(), status_code=error.status_code, headers=error.headers)
+
+
+def handle_api_error(_: Request[Any, Any, Any], error: ApiError) -> Response[ErrorBody]:
+    return error_response(error)
+
+
+def handle_http_exception(request: Request[Any, Any, Any], error: HTTPException) -> Response[ErrorBody]:
+    """Litestar's own 404/405/4xx (routing, unreadable bodies) in the OpenAI shape."""
+    if isinstance(error, NotFoundException):
+        return error_response(NotFound(f"no route for {request.method} {request.url.path}"))
+    if isinstance(error, MethodNotAllowedException):
+        allowed = error.headers.get("Allow", "") if error.headers else ""
+        message = f"{request.method} is not allowed on {request.url.path}"
+        return error_response(MethodNotAllowed(message, headers={"Allow": allowed} if allowed else None))
+    if error.status_code >= 500:
+        return handle_unexpected(request, error)
+    wrapped = InvalidRequest(str(error.detail))
+    return Response(content=wrapped.body(), status_code=error.status_code)
+
+
+def handle_unexpected(_: Request[Any, Any, Any], error: Exception) -> Response[ErrorBody]:
+    """A bug of ours: logged with its traceback, answered without one."""
+    log.error("request.unhandled_exception", exc_info=error)
+    return error_response(ApiError("the gateway hit an internal error; it has been logged"))
+
+
+EXCEPTION_HANDLERS: dict[type[Exception] | int, Any] = {
+    ApiError: handle_api_error,
+    HTTPException: handle_http_exception,
+    Exception: handle_unexpected,
+}

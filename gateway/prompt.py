@@ -1,0 +1,149 @@
+"""Reads the picture size out of a prompt: ``"a cat 16:9"`` -> ``("a cat", 1024, 576)``.
+
+Understood, strongest first: ``--ar 16:9`` and ``aspect ratio 16:9``; explicit
+sizes ``1280x720``; a bare ratio ``16:9`` / ``16：9``. A bare ratio mid-sentence
+is taken only when it is in the ratio table and does not read as a clock time
+("meet at 10:30 by the pier"); one outside the table must stand apart (at the
+start or end, or in brackets). Only the recognised text is removed.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+Size = tuple[int, int]
+
+COLON = r"\s?[:：]\s?"
+DIRECTIVE = re.compile(
+    rf"(?:--ar|--aspect(?:-ratio)?|\baspect[\s_-]?ratio)\s*[:=]?\s*(\d{{1,3}})\s?(?:[:：x×/])\s?(\d{{1,3}})\b",
+    re.IGNORECASE,
+)
+EXPLICIT_SIZE = re.compile(r"(?<![\d.:])(\d{2,4})\s?[x×*]\s?(\d{2,4})(?![\d.:])(?:\s?px\b)?", re.IGNORECASE)
+BARE_RATIO = re.compile(rf"(?<![\d.:：])(\d{{1,2}}){COLON}(\d{{1,2}})(?![\d.:：])")
+CLOCK_AFTER = re.compile(r"^\s*(?:a\.?m\.?|p\.?m\.?|o'?clock|h\b|hrs?\b|uhr\b)", re.IGNORECASE)
+CLOCK_BEFORE = re.compile(
+    r"\b(?:at|by|until|till|til|from|around|before|after|since|to|between|and)\s*$", re.IGNORECASE
+)
+ENCLOSED = re.compile(r"[(\[{]\s*$")
+# Ratios people write besides the table's; a clock-like one outside this set ("10:30") is read as a time.
+COMMON_RATIOS = frozenset({"4:3", "3:4", "16:10", "10:16", "21:9", "9:21", "2:3", "3:2", "5:4", "4:5", "2:1", "1:2"})
+
+MIN_SIDE, MAX_SIDE, SIDE_STEP = 256, 2048, 64
+MAX_RATIO_SPREAD = 4.0
+REFERENCE_AREA = 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedPrompt:
+    """The prompt with the size words removed, and the size they asked for."""
+
+    text: str
+    width: int
+    height: int
+    ratio: str | None = None
+
+
+def parse_prompt(text: str, ratios: Mapping[str, Size], default: Size) -> ParsedPrompt:
+    """The clean prompt and its size; the default size when the prompt names none."""
+    for finder in (_directive, _explicit_size, _bare_ratio):
+        found = finder(text, ratios)
+        if found:
+            (start, end), size, ratio = found
+            return ParsedPrompt(_remove(text, start, end), size[0], size[1], ratio)
+    return ParsedPrompt(_tidy(text), default[0], default[1])
+
+
+def size_for_ratio(width_part: int, height_part: int, ratios: Mapping[str, Size]) -> Size:
+    """The table's size for a ratio, else one of about 1024x1024's area with sides multiples of 64."""
+    table_size = ratios.get(f"{width_part}:{height_part}")
+    if table_size:
+        return table_size
+    aspect = width_part / height_part
+    width = math.sqrt(REFERENCE_AREA * aspect)
+    height = width / aspect
+    return _fit_side(width), _fit_side(height)
+
+
+def fit_size(width: int, height: int) -> Size:
+    """An explicit size scaled to fit the sides vendors accept, keeping its proportions."""
+    scale = min(1.0, MAX_SIDE / max(width, height))
+    scale = max(scale, MIN_SIDE / min(width, height)) if min(width, height) * scale < MIN_SIDE else scale
+    if scale == 1.0:
+        return width, height
+    return min(MAX_SIDE, round(width * scale / 8) * 8), min(MAX_SIDE, round(height * scale / 8) * 8)
+
+
+Found = tuple[tuple[int, int], Size, str | None]
+
+
+def _directive(text: str, ratios: Mapping[str, Size]) -> Found | None:
+    for match in DIRECTIVE.finditer(text):
+        w, h = int(match.group(1)), int(match.group(2))
+        if _plausible_ratio(w, h):
+            return match.span(), size_for_ratio(w, h, ratios), f"{w}:{h}"
+    return None
+
+
+def _explicit_size(text: str, ratios: Mapping[str, Size]) -> Found | None:
+    for match in EXPLICIT_SIZE.finditer(text):
+        w, h = int(match.group(1)), int(match.group(2))
+        if min(w, h) >= SIDE_STEP and max(w, h) / min(w, h) <= MAX_RATIO_SPREAD:
+            return match.span(), fit_size(w, h), None
+    return None
+
+
+def _bare_ratio(text: str, ratios: Mapping[str, Size]) -> Found | None:
+    for match in BARE_RATIO.finditer(text):
+        w, h = int(match.group(1)), int(match.group(2))
+        known = f"{w}:{h}" in ratios or f"{w}:{h}" in COMMON_RATIOS
+        if not _plausible_ratio(w, h) or _reads_as_clock(text, match, known):
+            continue
+        if known or _stands_apart(text, *match.span()):
+            return _with_brackets(text, *match.span()), size_for_ratio(w, h, ratios), f"{w}:{h}"
+    return None
+
+
+def _plausible_ratio(w: int, h: int) -> bool:
+    return w > 0 and h > 0 and max(w, h) / min(w, h) <= MAX_RATIO_SPREAD
+
+
+def _reads_as_clock(text: str, match: re.Match[str], known_ratio: bool) -> bool:
+    minutes = match.group(2)
+    if CLOCK_AFTER.match(text[match.end():]) or CLOCK_BEFORE.search(text[: match.start()]):
+        return True
+    clock_like = len(minutes) == 2 and int(match.group(1)) <= 23 and int(minutes) <= 59
+    return clock_like and (minutes.startswith("0") or not known_ratio)
+
+
+def _stands_apart(text: str, start: int, end: int) -> bool:
+    before, after = text[:start], text[end:]
+    at_start = not before.strip(" ,;([{")
+    at_end = not after.strip(" ,;.!)]}")
+    return at_start or at_end or (ENCLOSED.search(before) is not None and after.lstrip().startswith((")", "]", "}")))
+
+
+def _with_brackets(text: str, start: int, end: int) -> tuple[int, int]:
+    """Widen a span to the brackets that hold only it: ``(16:9)``."""
+    left = len(text[:start].rstrip())
+    right = end + (len(text[end:]) - len(text[end:].lstrip()))
+    if left > 0 and right < len(text) and text[left - 1] in "([{" and text[right] in ")]}":
+        return left - 1, right + 1
+    return start, end
+
+
+def _remove(text: str, start: int, end: int) -> str:
+    return _tidy(f"{text[:start].rstrip()} {text[end:].lstrip()}")
+
+
+def _tidy(text: str) -> str:
+    text = re.sub(r"\s+([,;.!?])", r"\1", text)
+    text = re.sub(r"([,;])\s*(?=[,;]|$)", "", text)
+    text = re.sub(r"[ \t]{2,}", " ", text)
+    return text.strip().strip(",;").strip()
+
+
+def _fit_side(value: float) -> int:
+    return min(MAX_SIDE, max(MIN_SIDE, round(value / SIDE_STEP) * SIDE_STEP))

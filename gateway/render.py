@@ -1,0 +1,68 @@
+"""How results are shown to clients: Markdown, ``chat.completion`` bodies and SSE chunks."""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+from gateway.media import StoredImage
+from gateway.pipeline import Produced
+from gateway.schemas import (
+    AssistantMessage,
+    ChatCompletion,
+    ChatCompletionChunk,
+    Choice,
+    ChunkChoice,
+    Delta,
+    ErrorBody,
+    Usage,
+    to_json,
+)
+
+SSE_DONE = b"data: [DONE]\n\n"
+SSE_KEEPALIVE = b": keep-alive\n\n"
+
+
+def completion_id() -> str:
+    return f"chatcmpl-{uuid.uuid4().hex[:24]}"
+
+
+def image_link(base_url: str, image: StoredImage) -> str:
+    return f"{base_url}/image-proxy/{image.name}"
+
+
+def markdown(produced: Produced, base_url: str, *, show_prompt: bool = True) -> str:
+    """One Markdown image per picture, then the prompt that made them."""
+    images = "\n\n".join(f"![image]({image_link(base_url, image)})" for image in produced.images)
+    return f"{images}\n\n{produced.prompt}" if show_prompt else images
+
+
+def approx_tokens(text: str) -> int:
+    """A cheap token estimate (about four characters each) for the ``usage`` block clients expect."""
+    return max(1, len(text) // 4)
+
+
+def chat_completion(completion: str, model: str, content: str, prompt: str) -> ChatCompletion:
+    prompt_tokens, completion_tokens = approx_tokens(prompt), approx_tokens(content)
+    return ChatCompletion(
+        id=completion,
+        created=int(time.time()),
+        model=model,
+        choices=[Choice(message=AssistantMessage(content=content))],
+        usage=Usage(prompt_tokens, completion_tokens, prompt_tokens + completion_tokens),
+    )
+
+
+def sse(payload: ChatCompletionChunk | ErrorBody) -> bytes:
+    return b"data: " + to_json(payload) + b"\n\n"
+
+
+def chunk(completion: str, model: str, delta: Delta, finish_reason: str | None = None) -> bytes:
+    return sse(
+        ChatCompletionChunk(
+            id=completion,
+            created=int(time.time()),
+            model=model,
+            choices=[ChunkChoice(delta=delta, finish_reason=finish_reason)],
+        )
+    )

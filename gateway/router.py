@@ -1,0 +1,210 @@
+"""Model -> routes, and the failover loop that walks them.
+
+A public model may be served by several vendor groups: its routes are tried in
+group order (healthy routes first), each through its group's key rotation. The
+ProviderError class decides what happens to the key and whether to try the next
+key, the next route, or to stop. When a whole pass fails on vendor errors, the
+pass is repeated with backoff and jitter (tenacity), bounded by a count of
+attempts and an overall deadline.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import httpx
+import structlog
+from tenacity import (
+    AsyncRetrying,
+    retry_if_exception_type,
+    stop_after_attempt,
+    stop_after_delay,
+    wait_exponential,
+    wait_random,
+)
+
+from config import VendorGroup
+from gateway.errors import ModelNotFound, NoCapacity, UpstreamFailed, VendorRejected
+from gateway.keys import Clock, CooldownPolicy, Key, KeyPool
+from providers import PROVIDERS, ImageJob, ImageResult, NextStep, Provider, ProviderError, VendorUnavailable
+
+log = structlog.get_logger("gateway.router")
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """Bounds of one request's walk over the routes."""
+
+    max_attempts: int = 8
+    rounds: int = 3
+    deadline: float = 120.0
+    attempt_timeout: float = 90.0
+    backoff: float = 0.5
+    route_unhealthy: float = 10.0
+
+
+@dataclass(slots=True)
+class Route:
+    """One way to serve a public model: a vendor group and the vendor's id for the model."""
+
+    group: VendorGroup
+    public_model: str
+    vendor_model: str
+    provider: Provider
+    pool: KeyPool
+    unhealthy_until: float = 0.0
+
+    @property
+    def name(self) -> str:
+        return f"{self.group.name}:{self.vendor_model}"
+
+
+@dataclass(frozen=True, slots=True)
+class Generated:
+    results: list[ImageResult]
+    route: Route
+    attempts: int
+
+
+class PassFailed(Exception):
+    """Every route failed in one pass on vendor-side errors: worth another pass after a backoff."""
+
+
+@dataclass(slots=True)
+class _Walk:
+    """What one request has seen so far."""
+
+    deadline: float
+    attempts: int = 0
+    last_error: ProviderError | None = None
+    vendor_failed: bool = False
+
+
+class Router:
+    def __init__(
+        self,
+        groups: Sequence[VendorGroup],
+        client: httpx.AsyncClient,
+        *,
+        policy: RetryPolicy,
+        cooldowns: CooldownPolicy,
+        clock: Clock = time.monotonic,
+    ) -> None:
+        self._client = client
+        self._policy = policy
+        self.created = int(time.time())
+        self._clock = clock
+        self.pools = {group.name: KeyPool(group.keys, cooldowns, clock) for group in groups}
+        self.groups = list(groups)
+        self.routes: dict[str, list[Route]] = {}
+        for group in sorted(groups, key=lambda g: g.order):
+            for alias in group.models:
+                route = Route(group, alias.public, alias.vendor, PROVIDERS[group.type], self.pools[group.name])
+                self.routes.setdefault(alias.public, []).append(route)
+
+    @property
+    def models(self) -> list[str]:
+        return list(self.routes)
+
+    def routes_for(self, model: str) -> list[Route]:
+        routes = self.routes.get(model)
+        if not routes:
+            available = ", ".join(self.routes)
+            raise ModelNotFound(f"model '{model}' does not exist; available models: {available}", param="model")
+        return routes
+
+    def is_healthy(self, route: Route) -> bool:
+        return route.unhealthy_until <= self._clock()
+
+    async def generate(self, model: str, job: ImageJob) -> Generated:
+        """Images for ``job`` from the first route and key that deliver; raises an ApiError when none does."""
+        routes = self.routes_for(model)
+        walk = _Walk(deadline=self._clock() + self._policy.deadline)
+        retrying = AsyncRetrying(
+            stop=stop_after_attempt(self._policy.rounds) | stop_after_delay(self._policy.deadline),
+            wait=wait_exponential(multiplier=self._policy.backoff, max=10) + wait_random(0, self._policy.backoff),
+            retry=retry_if_exception_type(PassFailed),
+            reraise=True,
+        )
+        try:
+            async for attempt in retrying:
+                with attempt:
+                    return await self._one_pass(routes, job, walk)
+        except PassFailed:
+            pass
+        raise self._final_error(routes, walk)
+
+    async def _one_pass(self, routes: list[Route], job: ImageJob, walk: _Walk) -> Generated:
+        ordered = sorted(routes, key=lambda route: not self.is_healthy(route))
+        for route in ordered:
+            for key in route.pool.rotation():
+                if walk.attempts >= self._policy.max_attempts or self._clock() >= walk.deadline:
+                    raise self._final_error(routes, walk)
+                walk.attempts += 1
+                try:
+                    results = await self._attempt(route, key, job, walk)
+                except ProviderError as error:
+                    walk.last_error = error
+                    self._record_failure(route, key, error, walk)
+                    if error.next_step is NextStep.STOP:
+                        raise VendorRejected(error.message, param="prompt") from None
+                    if error.next_step is NextStep.NEXT_ROUTE:
+                        walk.vendor_failed = True
+                        route.unhealthy_until = self._clock() + self._policy.route_unhealthy
+                        break
+                    continue
+                route.pool.report_success(key)
+                route.unhealthy_until = 0.0
+                structlog.contextvars.bind_contextvars(
+                    route=route.name, key=key.fingerprint, attempts=walk.attempts
+                )
+                return Generated(results, route, walk.attempts)
+        if walk.vendor_failed:
+            raise PassFailed
+        raise self._final_error(routes, walk)
+
+    async def _attempt(self, route: Route, key: Key, job: ImageJob, walk: _Walk) -> list[ImageResult]:
+        budget = min(self._policy.attempt_timeout, walk.deadline - self._clock())
+        vendor_job = dataclasses.replace(job, model=route.vendor_model)
+        try:
+            async with asyncio.timeout(budget):
+                return await route.provider.generate(
+                    vendor_job, base_url=route.group.api_base, key=key.value, client=self._client
+                )
+        except TimeoutError:
+            raise VendorUnavailable(f"the vendor did not answer within {budget:.0f} s") from None
+
+    def _record_failure(self, route: Route, key: Key, error: ProviderError, walk: _Walk) -> None:
+        route.pool.report_failure(key, error.key_verdict, error.retry_after)
+        log.warning(
+            "vendor.attempt_failed",
+            route=route.name,
+            key=key.fingerprint,
+            attempt=walk.attempts,
+            reason=error.reason,
+            vendor_status=error.vendor_status,
+            retry_after=error.retry_after,
+            detail=error.detail[:300] or error.message,
+        )
+
+    def _final_error(self, routes: list[Route], walk: _Walk) -> NoCapacity | UpstreamFailed:
+        """503 with Retry-After when keys are only cooling; else 502 naming the last vendor failure."""
+        structlog.contextvars.bind_contextvars(attempts=walk.attempts)
+        waits = [wait for route in routes if (wait := route.pool.seconds_until_available()) is not None]
+        if not walk.vendor_failed and waits:
+            return NoCapacity(
+                "every key for this model is rate-limited or out of quota; retry later",
+                retry_after=max(1.0, min(waits)),
+            )
+        if self._clock() >= walk.deadline:
+            return UpstreamFailed(f"no vendor delivered within {self._policy.deadline:.0f} s")
+        if walk.last_error is None:
+            return UpstreamFailed("no vendor key is usable for this model")
+        return UpstreamFailed(
+            f"every vendor for this model failed; last error: {walk.last_error.message} "
+            f"({walk.last_error.reason})"
+        )

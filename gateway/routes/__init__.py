@@ -1,0 +1,1 @@
+"""HTTP handlers: the only layer that knows litestar."""

@@ -1,0 +1,45 @@
+"""Liveness (``/health``, as the seed answers it) and readiness from what the gateway has observed.
+
+Readiness never spends a vendor call: it reports each key as last seen.
+"""
+
+from __future__ import annotations
+
+from litestar import Response, get
+from litestar.di import NamedDependency
+
+from gateway.router import Router
+from gateway.schemas import Health, KeyHealth, ProviderHealth, Readiness, RouteHealth
+
+
+@get(["/health", "/v1/health"])
+async def get_health() -> Health:
+    return Health(status="ok")
+
+
+@get("/health/ready")
+async def get_readiness(router: NamedDependency[Router]) -> Response[Readiness]:
+    ok: list[str] = []
+    failing: dict[str, str] = {}
+    for model, routes in router.routes.items():
+        if any(route.pool.has_usable_key() for route in routes):
+            ok.append(model)
+        else:
+            failing[model] = "every key of every route is cooling down or dead"
+    providers = []
+    for group in router.groups:
+        pool = router.pools[group.name]
+        routes = [route for routes in router.routes.values() for route in routes if route.group is group]
+        providers.append(
+            ProviderHealth(
+                name=group.name,
+                type=group.type,
+                keys=[KeyHealth(s.fingerprint, s.state, s.seconds_left) for s in pool.status()],
+                routes=[
+                    RouteHealth(route.public_model, route.vendor_model, router.is_healthy(route), pool.has_usable_key())
+                    for route in routes
+                ],
+            )
+        )
+    readiness = Readiness(status="ok" if not failing else "degraded", ok=ok, failing=failing, providers=providers)
+    return Response(readiness, status_code=200 if not failing else 503)

@@ -1,0 +1,134 @@
+"""What every vendor adapter shares: the job it is given, what it returns, how it fails.
+
+Adapters know one wire format and nothing about keys, retries or storage. They
+raise one of these classified errors; the router reads the class, never the text::
+
+    ProviderError               any vendor failure; carries the vendor status and a trimmed body for the log
+    ├── KeyRejected             401 / 403: this key is dead           -> next key, same route
+    ├── KeyExhausted            402, quota 429: key is out of credit  -> long cooldown, next key
+    ├── RateLimited             429: key is busy for Retry-After      -> cooldown, next key
+    ├── VendorUnavailable       5xx, 404, timeout, connection error   -> route unhealthy, next route
+    │   └── MalformedReply      a 2xx reply we cannot read            -> route unhealthy, next route
+    └── RequestRejected         400 / 422: content policy, bad size   -> error to the client, no failover
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from typing import ClassVar, Protocol
+
+import httpx
+
+
+@dataclass(frozen=True, slots=True)
+class ImageJob:
+    """One picture request as a vendor sees it; ``model`` is the vendor's own model id."""
+
+    prompt: str
+    width: int
+    height: int
+    model: str
+    n: int = 1
+    seed: int | None = None
+    steps: int | None = None
+    negative_prompt: str | None = None
+    guidance: float | None = None
+
+    @property
+    def size(self) -> str:
+        return f"{self.width}x{self.height}"
+
+
+@dataclass(frozen=True, slots=True)
+class ImageResult:
+    """An image as the vendor gave it: either the bytes, or a (usually temporary) URL."""
+
+    data: bytes | None = None
+    url: str | None = None
+
+    def __post_init__(self) -> None:
+        if (self.data is None) == (self.url is None):
+            raise ValueError("an ImageResult holds exactly one of data or url")
+
+
+class KeyVerdict(enum.Enum):
+    """What a failure says about the key that was used."""
+
+    KEEP = "keep"
+    COOL = "cool"
+    EXHAUSTED = "exhausted"
+    DEAD = "dead"
+
+
+class NextStep(enum.Enum):
+    """Where the router goes after a failure."""
+
+    NEXT_KEY = "next_key"
+    NEXT_ROUTE = "next_route"
+    STOP = "stop"
+
+
+class ProviderError(Exception):
+    """A classified vendor failure. ``detail`` is for the log only, never for the client."""
+
+    key_verdict: ClassVar[KeyVerdict] = KeyVerdict.KEEP
+    next_step: ClassVar[NextStep] = NextStep.NEXT_ROUTE
+    reason: ClassVar[str] = "vendor_error"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        vendor_status: int | None = None,
+        detail: str = "",
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.vendor_status = vendor_status
+        self.detail = detail
+        self.retry_after = retry_after
+
+
+class KeyRejected(ProviderError):
+    key_verdict = KeyVerdict.DEAD
+    next_step = NextStep.NEXT_KEY
+    reason = "key_rejected"
+
+
+class KeyExhausted(ProviderError):
+    key_verdict = KeyVerdict.EXHAUSTED
+    next_step = NextStep.NEXT_KEY
+    reason = "key_exhausted"
+
+
+class RateLimited(ProviderError):
+    key_verdict = KeyVerdict.COOL
+    next_step = NextStep.NEXT_KEY
+    reason = "rate_limited"
+
+
+class VendorUnavailable(ProviderError):
+    reason = "vendor_unavailable"
+
+
+class MalformedReply(VendorUnavailable):
+    reason = "malformed_reply"
+
+
+class RequestRejected(ProviderError):
+    """The vendor refused the request itself; ``message`` is the vendor's own short explanation."""
+
+    next_step = NextStep.STOP
+    reason = "request_rejected"
+
+
+class Provider(Protocol):
+    """One vendor wire protocol. Holds no per-request state."""
+
+    async def generate(
+        self, job: ImageJob, *, base_url: str, key: str, client: httpx.AsyncClient
+    ) -> list[ImageResult]:
+        """Results for ``job`` (at least one), or a ProviderError."""
+        ...

@@ -1,0 +1,75 @@
+"""Cloudflare Workers AI: ``POST {base}/{model}``.
+
+Models differ in what they take, so a small table says which fields each family
+accepts and their limits. Replies are JSON ``result.image`` (base64, flux style)
+or raw image bytes (SDXL style), told apart by content type.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from providers.base import ImageJob, ImageResult, MalformedReply, VendorUnavailable
+from providers.http import decode_base64, post_json, read_json, vendor_message
+
+
+@dataclass(frozen=True, slots=True)
+class ModelFamily:
+    """The request fields one family of Workers AI models accepts."""
+
+    takes_size: bool
+    steps_field: str
+    max_steps: int
+    takes_extras: bool
+    min_side: int = 256
+    max_side: int = 2048
+
+
+FLUX_SCHNELL = ModelFamily(takes_size=False, steps_field="steps", max_steps=8, takes_extras=False)
+SDXL = ModelFamily(takes_size=True, steps_field="num_steps", max_steps=20, takes_extras=True)
+FAMILIES: dict[str, ModelFamily] = {"@cf/black-forest-labs/flux-1-schnell": FLUX_SCHNELL}
+
+
+def family_of(model: str) -> ModelFamily:
+    return FAMILIES.get(model, SDXL)
+
+
+def build_payload(job: ImageJob) -> dict[str, Any]:
+    family = family_of(job.model)
+    payload: dict[str, Any] = {"prompt": job.prompt}
+    if family.takes_size:
+        payload["width"] = min(max(job.width, family.min_side), family.max_side)
+        payload["height"] = min(max(job.height, family.min_side), family.max_side)
+    if job.steps is not None:
+        payload[family.steps_field] = min(max(job.steps, 1), family.max_steps)
+    if family.takes_extras:
+        extras = {"seed": job.seed, "negative_prompt": job.negative_prompt, "guidance": job.guidance}
+        payload |= {name: value for name, value in extras.items() if value is not None}
+    return payload
+
+
+class Cloudflare:
+    async def generate(
+        self, job: ImageJob, *, base_url: str, key: str, client: httpx.AsyncClient
+    ) -> list[ImageResult]:
+        response = await post_json(client, f"{base_url}/{job.model}", key=key, payload=build_payload(job))
+        content_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
+        if content_type.startswith("image/") or content_type == "application/octet-stream":
+            if not response.content:
+                raise MalformedReply("the vendor sent an empty image", vendor_status=response.status_code)
+            return [ImageResult(data=response.content)]
+        body = read_json(response)
+        if not isinstance(body, dict):
+            raise MalformedReply("the vendor's reply is not an object", detail=str(body)[:200])
+        if body.get("success") is False:
+            raise VendorUnavailable(
+                "the vendor reported failure", vendor_status=response.status_code, detail=vendor_message(body)
+            )
+        result = body.get("result")
+        image = result.get("image") if isinstance(result, dict) else None
+        if not isinstance(image, str) or not image:
+            raise MalformedReply("the vendor's reply holds no image", detail=str(body)[:200])
+        return [ImageResult(data=decode_base64(image))]

@@ -1,0 +1,39 @@
+"""SiliconFlow-type vendors: ``POST {base}`` with ``image_size``; reply ``images[].url`` (temporary links)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from providers.base import ImageJob, ImageResult, MalformedReply
+from providers.http import post_json, read_json
+
+
+class SiliconFlow:
+    async def generate(
+        self, job: ImageJob, *, base_url: str, key: str, client: httpx.AsyncClient
+    ) -> list[ImageResult]:
+        payload: dict[str, Any] = {
+            "model": job.model,
+            "prompt": job.prompt,
+            "image_size": job.size,
+            "batch_size": job.n,
+        }
+        extras = {
+            "seed": job.seed,
+            "num_inference_steps": job.steps,
+            "negative_prompt": job.negative_prompt,
+            "guidance_scale": job.guidance,
+        }
+        payload |= {name: value for name, value in extras.items() if value is not None}
+        body = read_json(await post_json(client, base_url, key=key, payload=payload))
+        items = (body.get("images") or body.get("data")) if isinstance(body, dict) else None
+        urls = [
+            item["url"]
+            for item in (items if isinstance(items, list) else [])
+            if isinstance(item, dict) and isinstance(item.get("url"), str) and item["url"]
+        ]
+        if not urls:
+            raise MalformedReply("the vendor's reply holds no image url", detail=str(body)[:200])
+        return [ImageResult(url=url) for url in urls]
