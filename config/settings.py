@@ -61,7 +61,7 @@ class Settings(BaseSettings):
 
     host: str = "127.0.0.1"
     """Address ``imagegate serve`` binds to; decides whether running without client keys is allowed."""
-    port: int = Field(8000, ge=1, le=65535)
+    port: int = Field(default=8000, ge=1, le=65535)
     authorized_api_key: KeyList = []
     """Client keys (comma list). Empty: no auth, allowed only on a loopback bind or with ALLOW_ANONYMOUS."""
     allow_anonymous: bool = False
@@ -83,30 +83,30 @@ class Settings(BaseSettings):
     public_base_url: str | None = None
     """Absolute base for emitted links, path prefix included (``https://example.com/imagegen``)."""
     media_store: str = "file://./data/media"
-    media_memory_max_bytes: int = Field(256 * 1024 * 1024, gt=0)
-    media_max_bytes: int = Field(20 * 1024 * 1024, gt=0)
+    media_memory_max_bytes: int = Field(default=256 * 1024 * 1024, gt=0)
+    media_max_bytes: int = Field(default=20 * 1024 * 1024, gt=0)
     """Largest image the gateway downloads from a vendor."""
 
     aspect_ratios: Annotated[dict[str, Size], NoDecode] = SEED_ASPECT_RATIOS
     """Ratio table, ``1:1=1024x1024,16:9=1344x768``; replaces the seed's table when set."""
     default_size: Size = (1024, 1024)
 
-    request_deadline_seconds: float = Field(120.0, gt=0)
+    request_deadline_seconds: float = Field(default=120.0, gt=0)
     """Whole budget for one image request, every attempt included."""
-    vendor_timeout_seconds: float = Field(90.0, gt=0)
-    max_attempts: int = Field(8, ge=1)
-    retry_rounds: int = Field(3, ge=1)
+    vendor_timeout_seconds: float = Field(default=90.0, gt=0)
+    max_attempts: int = Field(default=8, ge=1)
+    retry_rounds: int = Field(default=3, ge=1)
     """Passes over all routes when every route is failing (with backoff between them)."""
-    retry_backoff_seconds: float = Field(0.5, ge=0)
+    retry_backoff_seconds: float = Field(default=0.5, ge=0)
     """First backoff between passes; 0 turns backoff off (tests)."""
-    key_cooldown_seconds: float = Field(5.0, ge=0)
+    key_cooldown_seconds: float = Field(default=5.0, ge=0)
     """429 without Retry-After: first cooldown, doubled on each repeat up to ``key_cooldown_max_seconds``."""
-    key_cooldown_max_seconds: float = Field(300.0, ge=0)
-    key_quota_cooldown_seconds: float = Field(3600.0, ge=0)
-    key_dead_seconds: float = Field(6 * 3600.0, ge=0)
+    key_cooldown_max_seconds: float = Field(default=300.0, ge=0)
+    key_quota_cooldown_seconds: float = Field(default=3600.0, ge=0)
+    key_dead_seconds: float = Field(default=6 * 3600.0, ge=0)
     """A rejected (401/403) key is re-probed after this long."""
-    route_unhealthy_seconds: float = Field(10.0, ge=0)
-    stream_keepalive_seconds: float = Field(5.0, gt=0)
+    route_unhealthy_seconds: float = Field(default=10.0, ge=0)
+    stream_keepalive_seconds: float = Field(default=5.0, gt=0)
 
     log_format: Literal["auto", "json", "console"] = "auto"
     log_level: Literal["debug", "info", "warning", "error"] = "info"
@@ -165,6 +165,14 @@ class Settings(BaseSettings):
     @classmethod
     def _check_public_base(cls, value: str | None) -> str | None:
         return check_base_url(value, "PUBLIC_BASE_URL") if value else None
+
+    @field_validator("media_store")
+    @classmethod
+    def _check_media_store(cls, value: str) -> str:
+        scheme, sep, rest = value.partition("://")
+        if not sep or (scheme, bool(rest)) not in {("memory", False), ("file", True)}:
+            raise ValueError(f"'{value}' is not supported; use file://DIR or memory://")
+        return value
 
     @model_validator(mode="after")
     def _build_vendor_groups(self) -> Settings:

@@ -48,11 +48,11 @@ def key_matches(offered: str, allowed: list[str]) -> bool:
     return matched
 
 
-def require_client_key(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+def require_client_key(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
     settings: Settings = connection.app.state.settings
     if not settings.authorized_api_key:
         return
-    scheme, _, token = connection.headers.get("authorization", "").partition(" ")
+    scheme, _space, token = connection.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorized("missing API key: send 'Authorization: Bearer YOUR_KEY'")
     if not key_matches(token.strip(), [key.get_secret_value() for key in settings.authorized_api_key]):

@@ -28,16 +28,16 @@ class FetchRefused(Exception):
 
 
 async def fetch_image(
-    client: httpx.AsyncClient, url: str, *, max_bytes: int, timeout: float
+    client: httpx.AsyncClient, url: str, *, max_bytes: int, deadline: float
 ) -> tuple[bytes, ImageKind]:
     """The image at ``url`` and its sniffed kind, or FetchRefused."""
     if not url.lower().startswith(("http://", "https://")):
         raise FetchRefused("bad_scheme", "only http and https image links can be fetched")
     try:
-        async with asyncio.timeout(timeout):
+        async with asyncio.timeout(deadline):
             data = await _download(client, url, max_bytes)
     except TimeoutError:
-        raise FetchRefused("timeout", f"the image download took longer than {timeout:.0f} s") from None
+        raise FetchRefused("timeout", f"the image download took longer than {deadline:.0f} s") from None
     except httpx.HTTPError as error:
         raise FetchRefused("unreachable", f"the image could not be downloaded ({type(error).__name__})") from None
     kind = sniff(data)

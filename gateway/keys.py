@@ -62,9 +62,7 @@ class KeyStatus:
 
 
 class KeyPool:
-    def __init__(
-        self, secrets: Sequence[SecretStr], policy: CooldownPolicy, clock: Clock = time.monotonic
-    ) -> None:
+    def __init__(self, secrets: Sequence[SecretStr], policy: CooldownPolicy, clock: Clock = time.monotonic) -> None:
         if not secrets:
             raise ValueError("a key pool needs at least one key")
         self.keys = [Key(secret=s, fingerprint=fingerprint(s.get_secret_value())) for s in secrets]
@@ -109,7 +107,7 @@ class KeyPool:
         return any(key.available_at <= now for key in self.keys)
 
     def status(self) -> list[KeyStatus]:
-        """Each key as last observed: healthy, cooling or dead (with seconds left), or probing once a dead key's time is up."""
+        """Each key as last observed: healthy, cooling or dead (seconds left), probing once a dead key's time is up."""
         now = self._clock()
         report = []
         for key in self.keys:

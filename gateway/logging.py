@@ -14,6 +14,7 @@ from collections.abc import Iterable, MutableMapping
 from typing import Any
 
 import structlog
+from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 log = structlog.get_logger("gateway.access")
@@ -73,7 +74,7 @@ def request_log_middleware(app: ASGIApp) -> ASGIApp:
     """Binds a request id, answers it in ``X-Request-ID``, and logs one event per request."""
 
     async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != ScopeType.HTTP:
             await app(scope, receive, send)
             return
         headers = dict(scope["headers"])

@@ -73,7 +73,7 @@ class ImagePipeline:
                     self._client,
                     result.url,
                     max_bytes=self._settings.media_max_bytes,
-                    timeout=self._settings.vendor_timeout_seconds,
+                    deadline=self._settings.vendor_timeout_seconds,
                 )
             except FetchRefused as refused:
                 log.warning("media.fetch_refused", reason=refused.reason, message=refused.message)

@@ -18,7 +18,7 @@ Size = tuple[int, int]
 
 COLON = r"\s?[:：]\s?"
 DIRECTIVE = re.compile(
-    rf"(?:--ar|--aspect(?:-ratio)?|\baspect[\s_-]?ratio)\s*[:=]?\s*(\d{{1,3}})\s?(?:[:：x×/])\s?(\d{{1,3}})\b",
+    r"(?:--ar|--aspect(?:-ratio)?|\baspect[\s_-]?ratio)\s*[:=]?\s*(\d{1,3})\s?(?:[:：x×/])\s?(\d{1,3})\b",
     re.IGNORECASE,
 )
 EXPLICIT_SIZE = re.compile(r"(?<![\d.:])(\d{2,4})\s?[x×*]\s?(\d{2,4})(?![\d.:])(?:\s?px\b)?", re.IGNORECASE)
@@ -112,7 +112,7 @@ def _plausible_ratio(w: int, h: int) -> bool:
 
 def _reads_as_clock(text: str, match: re.Match[str], known_ratio: bool) -> bool:
     minutes = match.group(2)
-    if CLOCK_AFTER.match(text[match.end():]) or CLOCK_BEFORE.search(text[: match.start()]):
+    if CLOCK_AFTER.match(text[match.end() :]) or CLOCK_BEFORE.search(text[: match.start()]):
         return True
     clock_like = len(minutes) == 2 and int(match.group(1)) <= 23 and int(minutes) <= 59
     return clock_like and (minutes.startswith("0") or not known_ratio)

@@ -159,9 +159,7 @@ class Router:
                     continue
                 route.pool.report_success(key)
                 route.unhealthy_until = 0.0
-                structlog.contextvars.bind_contextvars(
-                    route=route.name, key=key.fingerprint, attempts=walk.attempts
-                )
+                structlog.contextvars.bind_contextvars(route=route.name, key=key.fingerprint, attempts=walk.attempts)
                 return Generated(results, route, walk.attempts)
         if walk.vendor_failed:
             raise PassFailed
@@ -205,6 +203,5 @@ class Router:
         if walk.last_error is None:
             return UpstreamFailed("no vendor key is usable for this model")
         return UpstreamFailed(
-            f"every vendor for this model failed; last error: {walk.last_error.message} "
-            f"({walk.last_error.reason})"
+            f"every vendor for this model failed; last error: {walk.last_error.message} ({walk.last_error.reason})"
         )

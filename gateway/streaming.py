@@ -39,10 +39,10 @@ class BackgroundWork:
         if not task.cancelled() and task.exception() is not None:
             log.debug("background.finished_with_error", error=type(task.exception()).__name__)
 
-    async def drain(self, timeout: float) -> None:
+    async def drain(self, grace: float) -> None:
         """Let running generations finish (and store their images) before shutdown."""
         if self._tasks:
-            await asyncio.wait(self._tasks, timeout=timeout)
+            await asyncio.wait(self._tasks, timeout=grace)
 
 
 async def stream_chat(

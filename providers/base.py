@@ -127,8 +127,6 @@ class RequestRejected(ProviderError):
 class Provider(Protocol):
     """One vendor wire protocol. Holds no per-request state."""
 
-    async def generate(
-        self, job: ImageJob, *, base_url: str, key: str, client: httpx.AsyncClient
-    ) -> list[ImageResult]:
+    async def generate(self, job: ImageJob, *, base_url: str, key: str, client: httpx.AsyncClient) -> list[ImageResult]:
         """Results for ``job`` (at least one), or a ProviderError."""
         ...

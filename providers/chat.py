@@ -20,23 +20,23 @@ BARE_DATA_URI = re.compile(r"data:image/[a-zA-Z0-9.+-]+;base64,[A-Za-z0-9+/=]+")
 
 
 class ChatCompletions:
-    async def generate(
-        self, job: ImageJob, *, base_url: str, key: str, client: httpx.AsyncClient
-    ) -> list[ImageResult]:
+    async def generate(self, job: ImageJob, *, base_url: str, key: str, client: httpx.AsyncClient) -> list[ImageResult]:
         payload = {"model": job.model, "messages": [{"role": "user", "content": job.prompt}], "stream": False}
         body = read_json(await post_json(client, base_url, key=key, payload=payload))
         links = links_in_reply(body)
         if not links:
             raise MalformedReply("the vendor's chat reply holds no image", detail=str(body)[:200])
-        return [ImageResult(data=decode_base64(link)) if link.startswith("data:") else ImageResult(url=link)
-                for link in links]
+        return [
+            ImageResult(data=decode_base64(link)) if link.startswith("data:") else ImageResult(url=link)
+            for link in links
+        ]
 
 
 def links_in_reply(body: Any) -> list[str]:
     """Image links of the first choice, in order, without repeats."""
     choices = body.get("choices") if isinstance(body, dict) else None
-    first = choices[0] if isinstance(choices, list) and choices and isinstance(choices[0], dict) else {}
-    message = first.get("message") if isinstance(first.get("message"), dict) else {}
+    first: dict[str, Any] = choices[0] if isinstance(choices, list) and choices and isinstance(choices[0], dict) else {}
+    message: dict[str, Any] = first["message"] if isinstance(first.get("message"), dict) else {}
     links: list[str] = []
     for image in message.get("images") or []:
         url = image.get("image_url", {}).get("url") if isinstance(image, dict) else None

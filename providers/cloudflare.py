@@ -52,9 +52,7 @@ def build_payload(job: ImageJob) -> dict[str, Any]:
 
 
 class Cloudflare:
-    async def generate(
-        self, job: ImageJob, *, base_url: str, key: str, client: httpx.AsyncClient
-    ) -> list[ImageResult]:
+    async def generate(self, job: ImageJob, *, base_url: str, key: str, client: httpx.AsyncClient) -> list[ImageResult]:
         response = await post_json(client, f"{base_url}/{job.model}", key=key, payload=build_payload(job))
         content_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
         if content_type.startswith("image/") or content_type == "application/octet-stream":

@@ -18,12 +18,8 @@ from providers.base import ImageJob, ImageResult
 
 
 class DemoPainter:
-    async def generate(
-        self, job: ImageJob, *, base_url: str, key: str, client: httpx.AsyncClient
-    ) -> list[ImageResult]:
-        return [
-            ImageResult(data=await anyio.to_thread.run_sync(paint, job, index)) for index in range(job.n)
-        ]
+    async def generate(self, job: ImageJob, *, base_url: str, key: str, client: httpx.AsyncClient) -> list[ImageResult]:
+        return [ImageResult(data=await anyio.to_thread.run_sync(paint, job, index)) for index in range(job.n)]
 
 
 def paint(job: ImageJob, index: int = 0) -> bytes:
@@ -32,12 +28,13 @@ def paint(job: ImageJob, index: int = 0) -> bytes:
     width, height = job.width, job.height
     top, bottom = digest[0:3], digest[3:6]
     gradient = Image.linear_gradient("L").resize((width, height))
-    image = Image.composite(Image.new("RGB", (width, height), tuple(bottom)),
-                            Image.new("RGB", (width, height), tuple(top)), gradient)
+    image = Image.composite(
+        Image.new("RGB", (width, height), tuple(bottom)), Image.new("RGB", (width, height), tuple(top)), gradient
+    )
     draw = ImageDraw.Draw(image, "RGBA")
     unit = min(width, height)
     for shape in range(5):
-        b = digest[6 + shape * 5: 11 + shape * 5]
+        b = digest[6 + shape * 5 : 11 + shape * 5]
         x, y = b[0] * width // 255, b[1] * height // 255
         radius = unit // 12 + b[2] * unit // 1024
         color = (b[3], b[4], b[2], 170)
@@ -48,8 +45,14 @@ def paint(job: ImageJob, index: int = 0) -> bytes:
             draw.rectangle(box, fill=color)
     font = ImageFont.load_default(size=max(12, unit // 28))
     caption = "\n".join(textwrap.wrap(job.prompt, width=max(16, width // max(7, unit // 48)))[:4])
-    draw.multiline_text((unit // 24, height - unit // 4), caption, font=font, fill=(255, 255, 255, 235),
-                        stroke_width=max(1, unit // 400), stroke_fill=(0, 0, 0, 200))
+    draw.multiline_text(
+        (unit // 24, height - unit // 4),
+        caption,
+        font=font,
+        fill=(255, 255, 255, 235),
+        stroke_width=max(1, unit // 400),
+        stroke_fill=(0, 0, 0, 200),
+    )
     out = io.BytesIO()
     image.save(out, format="PNG", optimize=False, compress_level=3)
     return out.getvalue()

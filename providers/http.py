@@ -13,8 +13,8 @@ import binascii
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from email.utils import parsedate_to_datetime
 from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 import httpx
@@ -69,9 +69,7 @@ async def translate_transport_errors() -> AsyncIterator[None]:
         raise VendorUnavailable("the vendor call failed", detail=type(error).__name__) from error
 
 
-async def post_json(
-    client: httpx.AsyncClient, url: str, *, key: str, payload: dict[str, Any]
-) -> httpx.Response:
+async def post_json(client: httpx.AsyncClient, url: str, *, key: str, payload: dict[str, Any]) -> httpx.Response:
     """POST ``payload`` with the key as a bearer token; a non-2xx reply raises its classified error."""
     async with translate_transport_errors():
         response = await client.post(url, json=payload, headers=bearer(key))

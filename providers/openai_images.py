@@ -11,9 +11,7 @@ from providers.http import decode_base64, post_json, read_json
 
 
 class OpenAIImages:
-    async def generate(
-        self, job: ImageJob, *, base_url: str, key: str, client: httpx.AsyncClient
-    ) -> list[ImageResult]:
+    async def generate(self, job: ImageJob, *, base_url: str, key: str, client: httpx.AsyncClient) -> list[ImageResult]:
         payload: dict[str, Any] = {"model": job.model, "prompt": job.prompt, "n": job.n, "size": job.size}
         extras = {
             "seed": job.seed,

@@ -11,9 +11,7 @@ from providers.http import post_json, read_json
 
 
 class SiliconFlow:
-    async def generate(
-        self, job: ImageJob, *, base_url: str, key: str, client: httpx.AsyncClient
-    ) -> list[ImageResult]:
+    async def generate(self, job: ImageJob, *, base_url: str, key: str, client: httpx.AsyncClient) -> list[ImageResult]:
         payload: dict[str, Any] = {
             "model": job.model,
             "prompt": job.prompt,

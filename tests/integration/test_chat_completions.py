@@ -26,12 +26,22 @@ async def test_two_groups_first_keys_dead_and_rate_limited_second_group_serves(h
     env = vendor_env(1, "openai", "https://a.example/v1", "pic=a-pic", "sk-a-dead-000000001,sk-a-busy-000000002")
     env |= vendor_env(2, "siliconflow", "https://sf.example/v1/images/generations", "pic=sf-pic", "sk-sf-1")
     a_url = "https://a.example/v1/images/generations"
-    httpx_mock.add_response(url=a_url, match_headers={"Authorization": "Bearer sk-a-dead-000000001"},
-                            status_code=401, json={"error": {"message": "Incorrect API key"}})
-    httpx_mock.add_response(url=a_url, match_headers={"Authorization": "Bearer sk-a-busy-000000002"},
-                            status_code=429, headers={"Retry-After": "60"})
-    httpx_mock.add_response(url="https://sf.example/v1/images/generations",
-                            json={"images": [{"url": "https://sf-cdn.example/tmp/x.png?sig=1"}]})
+    httpx_mock.add_response(
+        url=a_url,
+        match_headers={"Authorization": "Bearer sk-a-dead-000000001"},
+        status_code=401,
+        json={"error": {"message": "Incorrect API key"}},
+    )
+    httpx_mock.add_response(
+        url=a_url,
+        match_headers={"Authorization": "Bearer sk-a-busy-000000002"},
+        status_code=429,
+        headers={"Retry-After": "60"},
+    )
+    httpx_mock.add_response(
+        url="https://sf.example/v1/images/generations",
+        json={"images": [{"url": "https://sf-cdn.example/tmp/x.png?sig=1"}]},
+    )
     httpx_mock.add_response(url="https://sf-cdn.example/tmp/x.png?sig=1", content=png(1024, 576))
 
     async with app_client(make_settings(env)) as client:
@@ -62,26 +72,62 @@ async def test_two_groups_first_keys_dead_and_rate_limited_second_group_serves(h
 @pytest.mark.parametrize(
     ("kind", "base", "vendor_url", "reply", "download"),
     [
-        pytest.param("openai", "https://o.example/v1", "https://o.example/v1/images/generations",
-                     {"json": {"data": [{"b64_json": b64(png(1024, 1024))}]}}, None, id="openai-b64"),
-        pytest.param("openai", "https://o.example/v1", "https://o.example/v1/images/generations",
-                     {"json": {"data": [{"url": "https://cdn.example/o.png"}]}}, "https://cdn.example/o.png",
-                     id="openai-url"),
-        pytest.param("siliconflow", "https://sf.example/v1/images/generations",
-                     "https://sf.example/v1/images/generations",
-                     {"json": {"images": [{"url": "https://cdn.example/s.png"}]}}, "https://cdn.example/s.png",
-                     id="siliconflow"),
-        pytest.param("cloudflare", "https://cf.example/ai/run",
-                     "https://cf.example/ai/run/@cf/black-forest-labs/flux-1-schnell",
-                     {"json": {"success": True, "result": {"image": b64(jpeg())}}}, None, id="cloudflare-flux-json"),
-        pytest.param("cloudflare", "https://cf.example/ai/run", "https://cf.example/ai/run/@cf/black-forest-labs/flux-1-schnell",
-                     {"content": png(), "headers": {"content-type": "image/png"}}, None, id="cloudflare-raw-bytes"),
-        pytest.param("chat", "https://c.example/v1/chat/completions", "https://c.example/v1/chat/completions",
-                     {"json": {"choices": [{"message": {"content": "Done: ![x](https://cdn.example/c.png)"}}]}},
-                     "https://cdn.example/c.png", id="chat-markdown"),
-        pytest.param("chat", "https://c.example/v1/chat/completions", "https://c.example/v1/chat/completions",
-                     {"json": {"choices": [{"message": {"content": f"data:image/png;base64,{b64(png())}"}}]}},
-                     None, id="chat-data-uri"),
+        pytest.param(
+            "openai",
+            "https://o.example/v1",
+            "https://o.example/v1/images/generations",
+            {"json": {"data": [{"b64_json": b64(png(1024, 1024))}]}},
+            None,
+            id="openai-b64",
+        ),
+        pytest.param(
+            "openai",
+            "https://o.example/v1",
+            "https://o.example/v1/images/generations",
+            {"json": {"data": [{"url": "https://cdn.example/o.png"}]}},
+            "https://cdn.example/o.png",
+            id="openai-url",
+        ),
+        pytest.param(
+            "siliconflow",
+            "https://sf.example/v1/images/generations",
+            "https://sf.example/v1/images/generations",
+            {"json": {"images": [{"url": "https://cdn.example/s.png"}]}},
+            "https://cdn.example/s.png",
+            id="siliconflow",
+        ),
+        pytest.param(
+            "cloudflare",
+            "https://cf.example/ai/run",
+            "https://cf.example/ai/run/@cf/black-forest-labs/flux-1-schnell",
+            {"json": {"success": True, "result": {"image": b64(jpeg())}}},
+            None,
+            id="cloudflare-flux-json",
+        ),
+        pytest.param(
+            "cloudflare",
+            "https://cf.example/ai/run",
+            "https://cf.example/ai/run/@cf/black-forest-labs/flux-1-schnell",
+            {"content": png(), "headers": {"content-type": "image/png"}},
+            None,
+            id="cloudflare-raw-bytes",
+        ),
+        pytest.param(
+            "chat",
+            "https://c.example/v1/chat/completions",
+            "https://c.example/v1/chat/completions",
+            {"json": {"choices": [{"message": {"content": "Done: ![x](https://cdn.example/c.png)"}}]}},
+            "https://cdn.example/c.png",
+            id="chat-markdown",
+        ),
+        pytest.param(
+            "chat",
+            "https://c.example/v1/chat/completions",
+            "https://c.example/v1/chat/completions",
+            {"json": {"choices": [{"message": {"content": f"data:image/png;base64,{b64(png())}"}}]}},
+            None,
+            id="chat-data-uri",
+        ),
     ],
 )
 async def test_a_chat_request_through_each_provider_type(
@@ -113,9 +159,14 @@ async def test_content_parts_text_is_joined_and_only_the_last_user_message_count
     messages = [
         {"role": "user", "content": "an old idea"},
         {"role": "assistant", "content": "![image](http://x/y.png)"},
-        {"role": "user", "content": [{"type": "text", "text": "a blue"},
-                                     {"type": "image_url", "image_url": {"url": "http://x/z.png"}},
-                                     {"type": "text", "text": "teapot 3:2"}]},
+        {
+            "role": "user",
+            "content": [
+                {"type": "text", "text": "a blue"},
+                {"type": "image_url", "image_url": {"url": "http://x/z.png"}},
+                {"type": "text", "text": "teapot 3:2"},
+            ],
+        },
     ]
     async with app_client(make_settings()) as client:
         response = await client.post("/v1/chat/completions", json={"model": "demo", "messages": messages})
@@ -134,9 +185,14 @@ async def test_public_base_url_makes_links_absolute_with_its_prefix() -> None:
 
 
 async def test_a_vendor_400_reaches_the_client_with_its_message(httpx_mock: HTTPXMock) -> None:
-    env = vendor_env(1, "openai", "https://a.example/v1", "pic") | vendor_env(2, "openai", "https://b.example/v1", "pic")
-    httpx_mock.add_response(url="https://a.example/v1/images/generations", status_code=400,
-                            json={"error": {"message": "Your prompt was flagged by the safety system."}})
+    env = vendor_env(1, "openai", "https://a.example/v1", "pic") | vendor_env(
+        2, "openai", "https://b.example/v1", "pic"
+    )
+    httpx_mock.add_response(
+        url="https://a.example/v1/images/generations",
+        status_code=400,
+        json={"error": {"message": "Your prompt was flagged by the safety system."}},
+    )
     async with app_client(make_settings(env)) as client:
         response = await client.post("/v1/chat/completions", json=chat("something"))
     assert response.status_code == 400
@@ -149,8 +205,9 @@ async def test_a_vendor_400_reaches_the_client_with_its_message(httpx_mock: HTTP
 
 
 async def test_cooling_keys_answer_503_with_retry_after(httpx_mock: HTTPXMock) -> None:
-    httpx_mock.add_response(url="https://a.example/v1/images/generations", status_code=429,
-                            headers={"Retry-After": "90"})
+    httpx_mock.add_response(
+        url="https://a.example/v1/images/generations", status_code=429, headers={"Retry-After": "90"}
+    )
     async with app_client(make_settings(vendor_env(1, "openai", "https://a.example/v1", "pic"))) as client:
         response = await client.post("/v1/chat/completions", json=chat("a cat"))
         assert response.status_code == 503
@@ -162,8 +219,12 @@ async def test_cooling_keys_answer_503_with_retry_after(httpx_mock: HTTPXMock) -
 
 
 async def test_vendor_failures_answer_502_without_the_vendor_body(httpx_mock: HTTPXMock) -> None:
-    httpx_mock.add_response(url="https://a.example/v1/images/generations", status_code=500,
-                            text="Traceback: internal secret stuff", is_reusable=True)
+    httpx_mock.add_response(
+        url="https://a.example/v1/images/generations",
+        status_code=500,
+        text="Traceback: internal secret stuff",
+        is_reusable=True,
+    )
     async with app_client(make_settings(vendor_env(1, "openai", "https://a.example/v1", "pic"))) as client:
         response = await client.post("/v1/chat/completions", json=chat("a cat"))
     assert response.status_code == 502
@@ -172,10 +233,12 @@ async def test_vendor_failures_answer_502_without_the_vendor_body(httpx_mock: HT
 
 
 async def test_a_vendor_result_that_is_not_an_image_is_refused(httpx_mock: HTTPXMock) -> None:
-    httpx_mock.add_response(url="https://a.example/v1/images/generations",
-                            json={"data": [{"url": "https://cdn.example/page.png"}]})
-    httpx_mock.add_response(url="https://cdn.example/page.png", text="<html>login</html>",
-                            headers={"content-type": "image/png"})
+    httpx_mock.add_response(
+        url="https://a.example/v1/images/generations", json={"data": [{"url": "https://cdn.example/page.png"}]}
+    )
+    httpx_mock.add_response(
+        url="https://cdn.example/page.png", text="<html>login</html>", headers={"content-type": "image/png"}
+    )
     async with app_client(make_settings(vendor_env(1, "openai", "https://a.example/v1", "pic"))) as client:
         response = await client.post("/v1/chat/completions", json=chat("a cat"))
     assert response.status_code == 502

@@ -25,31 +25,45 @@ def error_of(body: dict[str, object]) -> dict[str, object]:
         pytest.param(b'{"model": "demo"}', 400, "messages", id="missing-messages"),
         pytest.param(b'{"messages": [{"role": "user", "content": "a cat"}]}', 400, "model", id="missing-model"),
         pytest.param(b'{"model": "demo", "messages": []}', 400, "messages", id="no-messages"),
-        pytest.param(b'{"model": "demo", "messages": [{"role": "system", "content": "hi"}]}', 400, "messages",
-                     id="no-user-message"),
-        pytest.param(b'{"model": "demo", "messages": [{"role": "user", "content": "   "}]}', 400, "messages",
-                     id="empty-prompt"),
-        pytest.param(b'{"model": "demo", "messages": [{"role": "user", "content": "16:9"}]}', 400, "messages",
-                     id="prompt-only-a-ratio"),
+        pytest.param(
+            b'{"model": "demo", "messages": [{"role": "system", "content": "hi"}]}',
+            400,
+            "messages",
+            id="no-user-message",
+        ),
+        pytest.param(
+            b'{"model": "demo", "messages": [{"role": "user", "content": "   "}]}', 400, "messages", id="empty-prompt"
+        ),
+        pytest.param(
+            b'{"model": "demo", "messages": [{"role": "user", "content": "16:9"}]}',
+            400,
+            "messages",
+            id="prompt-only-a-ratio",
+        ),
         pytest.param(b'{"model": "demo", "messages": "a cat"}', 400, "messages", id="messages-wrong-type"),
-        pytest.param(b'{"model": 5, "messages": [{"role": "user", "content": "a cat"}]}', 400, "model",
-                     id="model-wrong-type"),
-        pytest.param(b'{"model": "dall-e-9", "messages": [{"role": "user", "content": "a cat"}]}', 404, "model",
-                     id="unknown-model"),
+        pytest.param(
+            b'{"model": 5, "messages": [{"role": "user", "content": "a cat"}]}', 400, "model", id="model-wrong-type"
+        ),
+        pytest.param(
+            b'{"model": "dall-e-9", "messages": [{"role": "user", "content": "a cat"}]}',
+            404,
+            "model",
+            id="unknown-model",
+        ),
     ],
 )
 async def test_bad_chat_requests(body: bytes, status: int, param: str | None) -> None:
     async with app_client(make_settings()) as client:
-        response = await client.post("/v1/chat/completions", content=body,
-                                     headers={"content-type": "application/json"})
+        response = await client.post("/v1/chat/completions", content=body, headers={"content-type": "application/json"})
     assert response.status_code == status
     assert error_of(response.json())["param"] == param
 
 
 async def test_unknown_model_lists_the_available_ones() -> None:
     async with app_client(make_settings()) as client:
-        response = await client.post("/v1/chat/completions",
-                                     json={"model": "x", "messages": [{"role": "user", "content": "a cat"}]})
+        response = await client.post(
+            "/v1/chat/completions", json={"model": "x", "messages": [{"role": "user", "content": "a cat"}]}
+        )
     assert "available models: demo" in str(error_of(response.json())["message"])
 
 
@@ -74,8 +88,10 @@ async def test_wrong_method_and_unknown_path() -> None:
 async def test_v1_needs_a_client_key(headers: dict[str, str]) -> None:
     settings = make_settings({"AUTHORIZED_API_KEY": f"other-key,{CLIENT_KEY}"})
     async with app_client(settings) as client:
-        for response in (await client.get("/v1/models", headers=headers),
-                         await client.post("/v1/chat/completions", headers=headers, json={})):
+        for response in (
+            await client.get("/v1/models", headers=headers),
+            await client.post("/v1/chat/completions", headers=headers, json={}),
+        ):
             assert response.status_code == 401
             assert error_of(response.json())["code"] == "invalid_api_key"
             assert CLIENT_KEY not in response.text
@@ -89,7 +105,10 @@ async def test_a_valid_key_is_let_in_and_health_and_images_are_public() -> None:
         assert (await client.get("/health")).json() == {"status": "ok"}
         assert (await client.get("/v1/health")).json() == {"status": "ok"}
         assert (await client.get("/health/ready")).status_code == 200
-        response = await client.post("/v1/chat/completions", headers=auth,
-                                     json={"model": "demo", "messages": [{"role": "user", "content": "a kite"}]})
+        response = await client.post(
+            "/v1/chat/completions",
+            headers=auth,
+            json={"model": "demo", "messages": [{"role": "user", "content": "a kite"}]},
+        )
         link = response.json()["choices"][0]["message"]["content"].split("(")[1].split(")")[0]
         assert (await client.get(link.split("testserver.local")[1])).status_code == 200

@@ -49,13 +49,21 @@ async def test_readiness_reports_keys_by_fingerprint_without_calling_vendors() -
 
 
 async def test_keys_never_reach_logs_errors_or_health(httpx_mock: HTTPXMock, capsys: object) -> None:
-    httpx_mock.add_response(url="https://a.example/v1/images/generations", status_code=401,
-                            json={"error": {"message": f"Incorrect API key provided: {SECRET}"}})
-    httpx_mock.add_response(url="https://cf.example/ai/run/@cf/black-forest-labs/flux-1-schnell", status_code=500,
-                            text=f"echo {SECRET}", is_reusable=True)
+    httpx_mock.add_response(
+        url="https://a.example/v1/images/generations",
+        status_code=401,
+        json={"error": {"message": f"Incorrect API key provided: {SECRET}"}},
+    )
+    httpx_mock.add_response(
+        url="https://cf.example/ai/run/@cf/black-forest-labs/flux-1-schnell",
+        status_code=500,
+        text=f"echo {SECRET}",
+        is_reusable=True,
+    )
     async with app_client(make_settings(two_group_settings())) as client:
-        response = await client.post("/v1/chat/completions",
-                                     json={"model": "flux", "messages": [{"role": "user", "content": "a cat"}]})
+        response = await client.post(
+            "/v1/chat/completions", json={"model": "flux", "messages": [{"role": "user", "content": "a cat"}]}
+        )
         ready = await client.get("/health/ready")
     assert response.status_code == 502
     output = capsys.readouterr()  # type: ignore[attr-defined]
@@ -68,9 +76,11 @@ async def test_keys_never_reach_logs_errors_or_health(httpx_mock: HTTPXMock, cap
 
 async def test_one_request_log_event_with_route_key_and_attempts(capsys: object) -> None:
     async with app_client(make_settings()) as client:
-        await client.post("/v1/chat/completions", json={"model": "demo",
-                                                        "messages": [{"role": "user", "content": "a kite"}]},
-                          headers={"X-Request-ID": "req-42"})
+        await client.post(
+            "/v1/chat/completions",
+            json={"model": "demo", "messages": [{"role": "user", "content": "a kite"}]},
+            headers={"X-Request-ID": "req-42"},
+        )
     captured = capsys.readouterr()  # type: ignore[attr-defined]
     lines = (captured.out + captured.err).splitlines()
     events = [json.loads(line) for line in lines if line.startswith("{")]
@@ -83,8 +93,9 @@ async def test_one_request_log_event_with_route_key_and_attempts(capsys: object)
 
 async def test_stored_images_are_served_with_cache_headers_head_and_304() -> None:
     async with app_client(make_settings()) as client:
-        response = await client.post("/v1/chat/completions",
-                                     json={"model": "demo", "messages": [{"role": "user", "content": "a kite"}]})
+        response = await client.post(
+            "/v1/chat/completions", json={"model": "demo", "messages": [{"role": "user", "content": "a kite"}]}
+        )
         path = re.search(r"/image-proxy/[0-9a-f]{32}\.png", response.text)
         assert path
         image = await client.get(path.group(0))

@@ -31,8 +31,10 @@ def parse_sse(raw: str) -> tuple[list[dict[str, Any] | str], int]:
 
 async def test_a_stream_has_role_content_finish_and_done() -> None:
     async with app_client(make_settings()) as client:
-        response = await client.post("/v1/chat/completions", json={
-            "model": "demo", "stream": True, "messages": [{"role": "user", "content": "a paper boat 16:9"}]})
+        response = await client.post(
+            "/v1/chat/completions",
+            json={"model": "demo", "stream": True, "messages": [{"role": "user", "content": "a paper boat 16:9"}]},
+        )
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/event-stream")
     events, _ = parse_sse(response.text)
@@ -53,8 +55,10 @@ async def test_keepalive_comments_flow_while_a_slow_vendor_works(httpx_mock: HTT
     httpx_mock.add_callback(slow_vendor, url="https://a.example/v1/images/generations")
     env = vendor_env(1, "openai", "https://a.example/v1", "pic") | {"STREAM_KEEPALIVE_SECONDS": "0.05"}
     async with app_client(make_settings(env)) as client:
-        response = await client.post("/v1/chat/completions", json={
-            "model": "pic", "stream": True, "messages": [{"role": "user", "content": "a cat"}]})
+        response = await client.post(
+            "/v1/chat/completions",
+            json={"model": "pic", "stream": True, "messages": [{"role": "user", "content": "a cat"}]},
+        )
     events, comments = parse_sse(response.text)
     assert comments >= 3
     assert events[-1] == "[DONE]"
@@ -62,22 +66,37 @@ async def test_keepalive_comments_flow_while_a_slow_vendor_works(httpx_mock: HTT
 
 
 async def test_a_failure_during_a_stream_is_an_error_event(httpx_mock: HTTPXMock) -> None:
-    httpx_mock.add_response(url="https://a.example/v1/images/generations", status_code=400,
-                            json={"error": {"message": "size not supported"}})
+    httpx_mock.add_response(
+        url="https://a.example/v1/images/generations",
+        status_code=400,
+        json={"error": {"message": "size not supported"}},
+    )
     async with app_client(make_settings(vendor_env(1, "openai", "https://a.example/v1", "pic"))) as client:
-        response = await client.post("/v1/chat/completions", json={
-            "model": "pic", "stream": True, "messages": [{"role": "user", "content": "a cat"}]})
+        response = await client.post(
+            "/v1/chat/completions",
+            json={"model": "pic", "stream": True, "messages": [{"role": "user", "content": "a cat"}]},
+        )
     assert response.status_code == 200
     events, _ = parse_sse(response.text)
     errors = [e for e in events if isinstance(e, dict) and "error" in e]
-    assert errors == [{"error": {"message": "size not supported", "type": "invalid_request_error",
-                                 "param": "prompt", "code": "vendor_rejected"}}]
+    assert errors == [
+        {
+            "error": {
+                "message": "size not supported",
+                "type": "invalid_request_error",
+                "param": "prompt",
+                "code": "vendor_rejected",
+            }
+        }
+    ]
     assert events[-1] == "[DONE]"
 
 
 async def test_bad_requests_fail_before_the_stream_starts() -> None:
     async with app_client(make_settings()) as client:
-        response = await client.post("/v1/chat/completions", json={
-            "model": "nope", "stream": True, "messages": [{"role": "user", "content": "a cat"}]})
+        response = await client.post(
+            "/v1/chat/completions",
+            json={"model": "nope", "stream": True, "messages": [{"role": "user", "content": "a cat"}]},
+        )
     assert response.status_code == 404
     assert response.json()["error"]["code"] == "model_not_found"

@@ -10,6 +10,7 @@ Run: ``python tests/support/fake_vendor.py --port 9100 --latency 0.05``. Paths:
 - ``GET  /files/{w}x{h}.png``              the images the url replies point at
 
 A bearer key starting with ``dead`` gets 401, ``busy`` gets 429 (Retry-After 30).
+``--pad-kb N`` appends N KiB after each PNG's end chunk (decoders ignore it), for realistic payload sizes.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import asyncio
 import base64
 import io
 import json
+import os
 import re
 from functools import lru_cache
 from typing import Any
@@ -29,11 +31,14 @@ from PIL import Image
 Scope = dict[str, Any]
 
 
+PAD = bytearray()
+
+
 @lru_cache(maxsize=64)
 def picture(width: int, height: int, fmt: str = "PNG") -> bytes:
     out = io.BytesIO()
     Image.new("RGB", (width, height), ((width * 7) % 256, (height * 3) % 256, 120)).save(out, format=fmt)
-    return out.getvalue()
+    return out.getvalue() + (bytes(PAD) if fmt == "PNG" else b"")
 
 
 def size_of(body: dict[str, Any]) -> tuple[int, int]:
@@ -61,8 +66,13 @@ class FakeVendor:
             if not message.get("more_body"):
                 break
         status, content_type, payload = await self.handle(scope, body)
-        await send({"type": "http.response.start", "status": status,
-                    "headers": [(b"content-type", content_type.encode()), (b"retry-after", b"30")]})
+        await send(
+            {
+                "type": "http.response.start",
+                "status": status,
+                "headers": [(b"content-type", content_type.encode()), (b"retry-after", b"30")],
+            }
+        )
         await send({"type": "http.response.body", "body": payload})
 
     async def handle(self, scope: Scope, raw: bytes) -> tuple[int, str, bytes]:
@@ -111,9 +121,12 @@ def main() -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--latency", type=float, default=0.0)
+    parser.add_argument("--pad-kb", type=int, default=0)
     args = parser.parse_args()
-    uvicorn.run(FakeVendor(args.latency), host=args.host, port=args.port, log_level="warning",
-                access_log=False, lifespan="on")
+    PAD.extend(os.urandom(args.pad_kb * 1024))
+    uvicorn.run(
+        FakeVendor(args.latency), host=args.host, port=args.port, log_level="warning", access_log=False, lifespan="on"
+    )
 
 
 if __name__ == "__main__":

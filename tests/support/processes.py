@@ -46,14 +46,16 @@ def running(
     """A process that answers ``probe_url``, stopped (then killed) on exit."""
     full_env = {key: value for key, value in os.environ.items() if not key.startswith(("IMAGE_GEN_", "FLUX_GEN_"))}
     full_env |= dict(env or {})
-    log = tempfile.TemporaryFile()
+    log = tempfile.TemporaryFile()  # noqa: SIM115 - closed below, after the process is gone
     process = subprocess.Popen(command, env=full_env, cwd=cwd or ROOT, stdout=log, stderr=subprocess.STDOUT)
     try:
         try:
             wait_until_up(probe_url, process)
         except RuntimeError as error:
             log.seek(0)
-            raise RuntimeError(f"{error}; its output ends with:\n{log.read()[-3000:].decode(errors='replace')}") from None
+            raise RuntimeError(
+                f"{error}; its output ends with:\n{log.read()[-3000:].decode(errors='replace')}"
+            ) from None
         yield process
     finally:
         process.terminate()
@@ -66,11 +68,20 @@ def running(
 
 
 @contextmanager
-def fake_vendor(latency: float = 0.0) -> Iterator[str]:
+def fake_vendor(latency: float = 0.0, pad_kb: int = 0) -> Iterator[str]:
     """The fake vendor on a free loopback port; yields its base URL."""
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    command = [sys.executable, str(FAKE_VENDOR), "--port", str(port), "--latency", str(latency)]
+    command = [
+        sys.executable,
+        str(FAKE_VENDOR),
+        "--port",
+        str(port),
+        "--latency",
+        str(latency),
+        "--pad-kb",
+        str(pad_kb),
+    ]
     with running(command, probe_url=f"{base}/files/8x8.png"):
         yield base
 

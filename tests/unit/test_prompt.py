@@ -17,8 +17,14 @@ def parse(text: str, ratios: dict[str, tuple[int, int]] = SEED_ASPECT_RATIOS) ->
 
 @pytest.mark.parametrize(
     ("ratio", "size"),
-    [("1:1", (1024, 1024)), ("1:2", (512, 1024)), ("3:2", (768, 512)), ("3:4", (768, 1024)),
-     ("16:9", (1024, 576)), ("9:16", (576, 1024))],
+    [
+        ("1:1", (1024, 1024)),
+        ("1:2", (512, 1024)),
+        ("3:2", (768, 512)),
+        ("3:4", (768, 1024)),
+        ("16:9", (1024, 576)),
+        ("9:16", (576, 1024)),
+    ],
 )
 def test_the_seed_table_sets_the_size(ratio: str, size: tuple[int, int]) -> None:
     assert parse(f"a lighthouse in a storm {ratio}") == ("a lighthouse in a storm", *size)

@@ -31,8 +31,12 @@ async def client() -> AsyncIterator[httpx.AsyncClient]:
 
 def make_router(client: httpx.AsyncClient, env: dict[str, str], **policy: float) -> Router:
     settings = make_settings(env)
-    return Router(settings.vendor_groups, client, policy=RetryPolicy(backoff=0, **policy),  # type: ignore[arg-type]
-                  cooldowns=CooldownPolicy())
+    return Router(
+        settings.vendor_groups,
+        client,
+        policy=RetryPolicy(backoff=0, **policy),  # type: ignore[arg-type]
+        cooldowns=CooldownPolicy(),
+    )
 
 
 def two_groups(keys_a: str = "ka1,ka2", keys_b: str = "kb1") -> dict[str, str]:
@@ -58,8 +62,9 @@ async def test_dead_and_rate_limited_keys_fail_over_to_the_next_group(
 ) -> None:
     router = make_router(client, two_groups())
     httpx_mock.add_response(url=A, match_headers={"Authorization": "Bearer ka1"}, status_code=401)
-    httpx_mock.add_response(url=A, match_headers={"Authorization": "Bearer ka2"}, status_code=429,
-                            headers={"Retry-After": "120"})
+    httpx_mock.add_response(
+        url=A, match_headers={"Authorization": "Bearer ka2"}, status_code=429, headers={"Retry-After": "120"}
+    )
     httpx_mock.add_response(url=B, json=OK)
     generated = await router.generate("cat", JOB)
     assert calls(httpx_mock) == [(A, "ka1"), (A, "ka2"), (B, "kb1")]
@@ -141,8 +146,9 @@ async def test_a_recovered_route_is_used_on_the_next_pass(httpx_mock: HTTPXMock,
 
 
 async def test_attempts_are_bounded(httpx_mock: HTTPXMock, client: httpx.AsyncClient) -> None:
-    router = make_router(client, vendor_env(1, "openai", "https://a.example/v1", "cat", "k1,k2,k3,k4,k5"),
-                         max_attempts=3)
+    router = make_router(
+        client, vendor_env(1, "openai", "https://a.example/v1", "cat", "k1,k2,k3,k4,k5"), max_attempts=3
+    )
     httpx_mock.add_response(url=A, status_code=429, is_reusable=True)
     with pytest.raises(NoCapacity):
         await router.generate("cat", JOB)
@@ -150,8 +156,7 @@ async def test_attempts_are_bounded(httpx_mock: HTTPXMock, client: httpx.AsyncCl
 
 
 async def test_a_slow_vendor_is_cut_off_by_the_deadline(httpx_mock: HTTPXMock, client: httpx.AsyncClient) -> None:
-    router = make_router(client, vendor_env(1, "openai", "https://a.example/v1", "cat", "k1"),
-                         deadline=0.3, rounds=5)
+    router = make_router(client, vendor_env(1, "openai", "https://a.example/v1", "cat", "k1"), deadline=0.3, rounds=5)
     httpx_mock.add_exception(httpx.ReadTimeout("slow"), url=A, is_reusable=True)
     with pytest.raises(UpstreamFailed):
         await router.generate("cat", JOB)

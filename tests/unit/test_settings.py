@@ -46,8 +46,11 @@ def test_model_aliases_map_public_names_to_vendor_ids() -> None:
 
 
 def test_flux_gen_variables_make_a_siliconflow_group_ahead_of_numbered_groups() -> None:
-    env = {"FLUX_GEN_MODEL": "flux", "FLUX_GEN_API_BASE": "https://sf.example/v1/images/generations",
-           "FLUX_GEN_API_KEY": "a,b"} | vendor_env(1, "openai", "https://o.example/v1", "flux")
+    env = {
+        "FLUX_GEN_MODEL": "flux",
+        "FLUX_GEN_API_BASE": "https://sf.example/v1/images/generations",
+        "FLUX_GEN_API_KEY": "a,b",
+    } | vendor_env(1, "openai", "https://o.example/v1", "flux")
     groups = make_settings(env).vendor_groups
     assert [(g.name, g.type) for g in groups] == [("flux", "siliconflow"), ("group1", "openai")]
 
@@ -61,22 +64,38 @@ def test_client_keys_and_ratio_table_are_parsed() -> None:
 @pytest.mark.parametrize(
     ("env", "names"),
     [
-        pytest.param({"IMAGE_GEN_API_BASE_3": "https://a.example", "IMAGE_GEN_MODEL_3": "m"},
-                     "IMAGE_GEN_API_KEY_3", id="group-without-key"),
-        pytest.param({"IMAGE_GEN_API_BASE_2": "https://a.example", "IMAGE_GEN_API_KEY_2": "k"},
-                     "IMAGE_GEN_MODEL_2", id="group-without-model"),
+        pytest.param(
+            {"IMAGE_GEN_API_BASE_3": "https://a.example", "IMAGE_GEN_MODEL_3": "m"},
+            "IMAGE_GEN_API_KEY_3",
+            id="group-without-key",
+        ),
+        pytest.param(
+            {"IMAGE_GEN_API_BASE_2": "https://a.example", "IMAGE_GEN_API_KEY_2": "k"},
+            "IMAGE_GEN_MODEL_2",
+            id="group-without-model",
+        ),
         pytest.param(vendor_env(1, "dalle9", "https://a.example", "m"), "IMAGE_GEN_TYPE_1", id="unknown-type"),
-        pytest.param(vendor_env(1, "openai", "https://a.example", "m", keys=" , ,"),
-                     "IMAGE_GEN_API_KEY_1", id="empty-key-list"),
+        pytest.param(
+            vendor_env(1, "openai", "https://a.example", "m", keys=" , ,"), "IMAGE_GEN_API_KEY_1", id="empty-key-list"
+        ),
         pytest.param(vendor_env(1, "openai", "ftp://a.example", "m"), "IMAGE_GEN_API_BASE_1", id="bad-base-url"),
         pytest.param(vendor_env(1, "openai", "https://a.example", "a,a"), "IMAGE_GEN_MODEL_1", id="model-twice"),
         pytest.param(vendor_env(1, "openai", "https://a.example", "a="), "IMAGE_GEN_MODEL_1", id="half-alias"),
-        pytest.param({"OPENAI_API_BASE": "https://llm.example", "OPENAI_API_KEY": "k", "OPENAI_MODEL": "a",
-                      "OPENAI_MODEL_REASONING": "b"}, "OPENAI_MODEL_REASONING", id="both-rewrite-models"),
+        pytest.param(
+            {
+                "OPENAI_API_BASE": "https://llm.example",
+                "OPENAI_API_KEY": "k",
+                "OPENAI_MODEL": "a",
+                "OPENAI_MODEL_REASONING": "b",
+            },
+            "OPENAI_MODEL_REASONING",
+            id="both-rewrite-models",
+        ),
         pytest.param({"OPENAI_MODEL": "a", "OPENAI_API_KEY": "k"}, "OPENAI_API_BASE", id="rewrite-without-base"),
         pytest.param({"FLUX_GEN_MODEL": "flux", "FLUX_GEN_API_KEY": "k"}, "FLUX_GEN_API_BASE", id="partial-flux"),
         pytest.param({"PORT": "eighty"}, "PORT", id="port-not-a-number"),
         pytest.param({"ASPECT_RATIOS": "16:9=wide"}, "ASPECT_RATIOS", id="bad-ratio-table"),
+        pytest.param({"MEDIA_STORE": "ftp://somewhere"}, "MEDIA_STORE", id="unknown-media-store"),
     ],
 )
 def test_bad_configuration_is_one_line_naming_the_variable(env: dict[str, str], names: str) -> None:
@@ -92,9 +111,7 @@ def test_secrets_do_not_show_in_settings_repr() -> None:
     assert "sk-very-secret-key-1234" not in repr(settings)
 
 
-def test_process_environment_and_dotenv_are_both_read(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_process_environment_and_dotenv_are_both_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     (tmp_path / ".env").write_text(
         "IMAGE_GEN_API_BASE_1=https://from-dotenv.example/v1\nIMAGE_GEN_MODEL_1=m\n"
         "IMAGE_GEN_API_KEY_1=dotenv-key\nIMAGE_GEN_TYPE_1=openai\nPORT=9001\n"

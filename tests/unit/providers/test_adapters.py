@@ -46,8 +46,7 @@ async def test_openai_passes_extras_when_given(httpx_mock: HTTPXMock) -> None:
     httpx_mock.add_response(json={"data": [{"b64_json": PNG_B64}]})
     job = ImageJob(prompt="p", width=512, height=512, model="m", seed=7, steps=20)
     await generate("openai", job, "https://o.example/v1")
-    assert sent_json(httpx_mock) == {"model": "m", "prompt": "p", "n": 1, "size": "512x512", "seed": 7,
-                                          "steps": 20}
+    assert sent_json(httpx_mock) == {"model": "m", "prompt": "p", "n": 1, "size": "512x512", "seed": 7, "steps": 20}
 
 
 async def test_openai_reply_without_images_is_malformed(httpx_mock: HTTPXMock) -> None:
@@ -119,16 +118,28 @@ async def test_chat_sends_the_prompt_as_a_user_message(httpx_mock: HTTPXMock) ->
 @pytest.mark.parametrize(
     ("content", "expected"),
     [
-        pytest.param("Sure! ![image](https://cdn.example/a.png) enjoy", [ImageResult(url="https://cdn.example/a.png")],
-                     id="markdown-image"),
-        pytest.param("[download](https://cdn.example/b.webp)", [ImageResult(url="https://cdn.example/b.webp")],
-                     id="markdown-link"),
+        pytest.param(
+            "Sure! ![image](https://cdn.example/a.png) enjoy",
+            [ImageResult(url="https://cdn.example/a.png")],
+            id="markdown-image",
+        ),
+        pytest.param(
+            "[download](https://cdn.example/b.webp)",
+            [ImageResult(url="https://cdn.example/b.webp")],
+            id="markdown-link",
+        ),
         pytest.param(f"![x](data:image/png;base64,{PNG_B64})", [ImageResult(data=PNG)], id="data-uri-in-markdown"),
         pytest.param(f"here: data:image/png;base64,{PNG_B64}", [ImageResult(data=PNG)], id="bare-data-uri"),
-        pytest.param("![a](https://c.example/1.png) and again ![a](https://c.example/1.png)",
-                     [ImageResult(url="https://c.example/1.png")], id="repeats-dropped"),
-        pytest.param([{"type": "text", "text": "![i](https://c.example/p.png)"}],
-                     [ImageResult(url="https://c.example/p.png")], id="content-parts"),
+        pytest.param(
+            "![a](https://c.example/1.png) and again ![a](https://c.example/1.png)",
+            [ImageResult(url="https://c.example/1.png")],
+            id="repeats-dropped",
+        ),
+        pytest.param(
+            [{"type": "text", "text": "![i](https://c.example/p.png)"}],
+            [ImageResult(url="https://c.example/p.png")],
+            id="content-parts",
+        ),
     ],
 )
 async def test_chat_extracts_images_from_the_reply(
@@ -139,8 +150,16 @@ async def test_chat_extracts_images_from_the_reply(
 
 
 async def test_chat_reads_the_images_list_some_upstreams_add(httpx_mock: HTTPXMock) -> None:
-    reply = {"choices": [{"message": {"content": "Here it is.", "images": [
-        {"type": "image_url", "image_url": {"url": f"data:image/png;base64,{PNG_B64}"}}]}}]}
+    reply = {
+        "choices": [
+            {
+                "message": {
+                    "content": "Here it is.",
+                    "images": [{"type": "image_url", "image_url": {"url": f"data:image/png;base64,{PNG_B64}"}}],
+                }
+            }
+        ]
+    }
     httpx_mock.add_response(url=CHAT, json=reply)
     assert await generate("chat", JOB, CHAT) == [ImageResult(data=PNG)]
 

@@ -83,8 +83,9 @@ def test_retry_after_as_an_http_date() -> None:
 
 
 async def test_a_rejected_request_carries_the_vendors_short_message_only(httpx_mock: HTTPXMock) -> None:
-    httpx_mock.add_response(url=URL, status_code=400,
-                            json={"error": {"message": "prompt violates the content policy", "trace": "x" * 5000}})
+    httpx_mock.add_response(
+        url=URL, status_code=400, json={"error": {"message": "prompt violates the content policy", "trace": "x" * 5000}}
+    )
     with pytest.raises(RequestRejected) as raised:
         await call()
     assert raised.value.message == "prompt violates the content policy"

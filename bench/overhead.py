@@ -1,0 +1,119 @@
+"""What the gateway costs on top of a direct vendor call.
+
+Starts the fake vendor (fixed latency) and the gateway as real processes on
+127.0.0.1, then sends the same number of image requests at the same concurrency
+twice: straight to the vendor's ``/images/generations``, and through the
+gateway's ``/v1/chat/completions`` (which also decodes, stores and links the
+image). Prints requests/s and p50/p99 latency for each, and their ratios.
+
+    python bench/overhead.py --requests 400 --concurrency 32 --latency 0.05 --pad-kb 1024
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from tests.support.processes import fake_vendor, gateway
+
+CLIENT_KEY = "bench-client-key-0001"
+
+
+async def drive(
+    send: Callable[[httpx.AsyncClient, int], asyncio.Future[httpx.Response]] | Callable[..., object],
+    requests: int,
+    concurrency: int,
+) -> tuple[float, list[float]]:
+    """Requests/s and per-request latencies (seconds) for ``requests`` calls, ``concurrency`` at a time."""
+    latencies: list[float] = []
+    queue = iter(range(requests))
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(timeout=120, limits=limits) as client:
+
+        async def worker() -> None:
+            for index in queue:
+                started = time.perf_counter()
+                response = await send(client, index)  # type: ignore[misc]
+                response.raise_for_status()
+                latencies.append(time.perf_counter() - started)
+
+        started = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        elapsed = time.perf_counter() - started
+    return requests / elapsed, latencies
+
+
+def percentile(values: list[float], q: float) -> float:
+    return statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1] if len(values) > 1 else values[0]
+
+
+async def run(args: argparse.Namespace) -> None:
+    with tempfile.TemporaryDirectory() as workdir, fake_vendor(args.latency, args.pad_kb) as vendor:
+        env = {
+            "AUTHORIZED_API_KEY": CLIENT_KEY,
+            "IMAGE_GEN_TYPE_1": "openai",
+            "IMAGE_GEN_API_BASE_1": f"{vendor}/openai",
+            "IMAGE_GEN_MODEL_1": "pic",
+            "IMAGE_GEN_API_KEY_1": "key-a-0000000001,key-b-0000000002",
+            "MEDIA_STORE": args.store if args.store != "file" else f"file://{workdir}/media",
+            "LOG_LEVEL": "warning",
+        }
+        with gateway(env, cwd=Path(workdir)) as base:
+
+            def direct(client: httpx.AsyncClient, index: int) -> object:
+                body = {"model": "pic", "prompt": f"a fox number {index}", "n": 1, "size": args.size}
+                return client.post(
+                    f"{vendor}/openai/images/generations",
+                    json=body,
+                    headers={"Authorization": "Bearer key-a-0000000001"},
+                )
+
+            def through_gateway(client: httpx.AsyncClient, index: int) -> object:
+                body = {"model": "pic", "messages": [{"role": "user", "content": f"a fox number {index}"}]}
+                return client.post(
+                    f"{base}/v1/chat/completions", json=body, headers={"Authorization": f"Bearer {CLIENT_KEY}"}
+                )
+
+            await drive(through_gateway, min(20, args.requests), args.concurrency)  # warm-up
+            results = {}
+            for name, send in (("direct", direct), ("gateway", through_gateway)):
+                results[name] = await drive(send, args.requests, args.concurrency)
+
+    print(
+        f"{args.requests} requests, concurrency {args.concurrency}, vendor latency {args.latency * 1000:.0f} ms, "
+        f"image {args.size} + {args.pad_kb} KiB padding, store {args.store}"
+    )
+    print(f"{'':10}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}")
+    for name, (rps, latencies) in results.items():
+        print(f"{name:10}{rps:10.1f}{percentile(latencies, 50) * 1000:10.1f}{percentile(latencies, 99) * 1000:10.1f}")
+    (d_rps, d_lat), (g_rps, g_lat) = results["direct"], results["gateway"]
+    print(
+        f"ratio gateway/direct: throughput {g_rps / d_rps:.2f}x, "
+        f"p50 {percentile(g_lat, 50) / percentile(d_lat, 50):.2f}x, "
+        f"p99 {percentile(g_lat, 99) / percentile(d_lat, 99):.2f}x; "
+        f"added p50 {(percentile(g_lat, 50) - percentile(d_lat, 50)) * 1000:.1f} ms"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--requests", type=int, default=400)
+    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--latency", type=float, default=0.05, help="fake vendor latency in seconds")
+    parser.add_argument("--size", default="1024x1024")
+    parser.add_argument("--pad-kb", type=int, default=0, help="extra KiB per image, for realistic payloads")
+    parser.add_argument("--store", choices=["file", "memory://"], default="file")
+    asyncio.run(run(parser.parse_args()))
+
+
+if __name__ == "__main__":
+    main()
