@@ -32,10 +32,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         state=State({"settings": settings}),
         dependencies={
             "settings": Provide(resources.provide_settings, sync_to_thread=False),
-            "router": Provide(resources.provide_router, sync_to_thread=False),
-            "pipeline": Provide(resources.provide_pipeline, sync_to_thread=False),
-            "store": Provide(resources.provide_store, sync_to_thread=False),
-            "background": Provide(resources.provide_background, sync_to_thread=False),
+            **{name: resources.from_resources(name) for name in ("router", "pipeline", "store", "background")},
         },
         exception_handlers=EXCEPTION_HANDLERS,
         middleware=[request_log_middleware],

@@ -9,10 +9,12 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
 from litestar import Litestar
 from litestar.datastructures import State
+from litestar.di import Provide
 
 from config import Settings
 from gateway.keys import CooldownPolicy
@@ -75,21 +77,10 @@ def provide_settings(state: State) -> Settings:
     return settings
 
 
-def provide_router(state: State) -> Router:
-    resources: Resources = state.resources
-    return resources.router
+def from_resources(name: str) -> Provide:
+    """A dependency that hands handlers one of the process-wide resources by attribute name."""
 
+    def provide(state: State) -> Any:
+        return getattr(state.resources, name)
 
-def provide_pipeline(state: State) -> ImagePipeline:
-    resources: Resources = state.resources
-    return resources.pipeline
-
-
-def provide_store(state: State) -> MediaStore:
-    resources: Resources = state.resources
-    return resources.store
-
-
-def provide_background(state: State) -> BackgroundWork:
-    resources: Resources = state.resources
-    return resources.background
+    return Provide(provide, sync_to_thread=False)

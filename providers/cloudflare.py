@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 
 from providers.base import ImageJob, ImageResult, MalformedReply, VendorUnavailable
-from providers.http import decode_base64, post_json, read_json, vendor_message
+from providers.http import decode_base64, optional_fields, post_json, read_json, vendor_message
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,8 +46,7 @@ def build_payload(job: ImageJob) -> dict[str, Any]:
     if job.steps is not None:
         payload[family.steps_field] = min(max(job.steps, 1), family.max_steps)
     if family.takes_extras:
-        extras = {"seed": job.seed, "negative_prompt": job.negative_prompt, "guidance": job.guidance}
-        payload |= {name: value for name, value in extras.items() if value is not None}
+        payload |= optional_fields(seed=job.seed, negative_prompt=job.negative_prompt, guidance=job.guidance)
     return payload
 
 

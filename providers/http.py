@@ -53,6 +53,11 @@ DETAIL_LIMIT = 500
 MESSAGE_LIMIT = 300
 
 
+def optional_fields(**fields: Any) -> dict[str, Any]:
+    """The request fields that were given: vendors reject explicit nulls for knobs they would default."""
+    return {name: value for name, value in fields.items() if value is not None}
+
+
 def bearer(key: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {key}"}
 

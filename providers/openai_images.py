@@ -7,19 +7,15 @@ from typing import Any
 import httpx
 
 from providers.base import ImageJob, ImageResult, MalformedReply
-from providers.http import decode_base64, post_json, read_json
+from providers.http import decode_base64, optional_fields, post_json, read_json
 
 
 class OpenAIImages:
     async def generate(self, job: ImageJob, *, base_url: str, key: str, client: httpx.AsyncClient) -> list[ImageResult]:
         payload: dict[str, Any] = {"model": job.model, "prompt": job.prompt, "n": job.n, "size": job.size}
-        extras = {
-            "seed": job.seed,
-            "steps": job.steps,
-            "negative_prompt": job.negative_prompt,
-            "guidance": job.guidance,
-        }
-        payload |= {name: value for name, value in extras.items() if value is not None}
+        payload |= optional_fields(
+            seed=job.seed, steps=job.steps, negative_prompt=job.negative_prompt, guidance=job.guidance
+        )
         response = await post_json(client, f"{base_url}/images/generations", key=key, payload=payload)
         return parse_images_reply(read_json(response))
 

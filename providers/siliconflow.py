@@ -7,7 +7,7 @@ from typing import Any
 import httpx
 
 from providers.base import ImageJob, ImageResult, MalformedReply
-from providers.http import post_json, read_json
+from providers.http import optional_fields, post_json, read_json
 
 
 class SiliconFlow:
@@ -18,13 +18,12 @@ class SiliconFlow:
             "image_size": job.size,
             "batch_size": job.n,
         }
-        extras = {
-            "seed": job.seed,
-            "num_inference_steps": job.steps,
-            "negative_prompt": job.negative_prompt,
-            "guidance_scale": job.guidance,
-        }
-        payload |= {name: value for name, value in extras.items() if value is not None}
+        payload |= optional_fields(
+            seed=job.seed,
+            num_inference_steps=job.steps,
+            negative_prompt=job.negative_prompt,
+            guidance_scale=job.guidance,
+        )
         body = read_json(await post_json(client, base_url, key=key, payload=payload))
         items = (body.get("images") or body.get("data")) if isinstance(body, dict) else None
         urls = [
