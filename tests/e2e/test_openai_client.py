@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -10,6 +12,7 @@ import httpx
 import openai
 import pytest
 
+from tests.support.fake_vendor import picture
 from tests.support.images import size_of
 from tests.support.processes import fake_vendor, gateway
 
@@ -121,3 +124,26 @@ def test_streamed_request_through_a_real_vendor_server(vendor_gateway: tuple[str
     )
     content = "".join(chunk.choices[0].delta.content or "" for chunk in stream)
     assert downloaded_size(content) == (1024, 576)
+
+
+def test_a_client_that_hangs_up_mid_stream_still_gets_its_image_stored(tmp_path: Path) -> None:
+    expected = f"/image-proxy/{hashlib.sha256(picture(640, 640)).hexdigest()[:32]}.png"  # names are content hashes
+    with fake_vendor(latency=1.0) as vendor:
+        env = {
+            "IMAGE_GEN_TYPE_1": "openai",
+            "IMAGE_GEN_API_BASE_1": f"{vendor}/openai",
+            "IMAGE_GEN_MODEL_1": "pic",
+            "IMAGE_GEN_API_KEY_1": "good-key-000000000001",
+        }
+        with gateway(env, cwd=tmp_path) as base:
+            body = {"model": "pic", "stream": True, "messages": [{"role": "user", "content": "a kite 640x640"}]}
+            with httpx.stream("POST", f"{base}/v1/chat/completions", json=body, timeout=10) as response:
+                first = next(response.iter_lines())
+                assert first.startswith("data: ")
+            assert httpx.get(f"{base}{expected}").status_code == 404  # the vendor is still working
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline and httpx.get(f"{base}{expected}").status_code != 200:
+                time.sleep(0.1)
+            stored = httpx.get(f"{base}{expected}")
+            assert stored.status_code == 200
+            assert size_of(stored.content) == (640, 640)
