@@ -222,10 +222,6 @@ class Settings(BaseSettings):
         keys += [*self.openai_api_key, *self.flux_gen_api_key, *self.authorized_api_key]
         return [key.get_secret_value() for key in keys]
 
-    @property
-    def rewriting_enabled(self) -> bool:
-        return bool(self.openai_model or self.openai_model_reasoning)
-
 
 def demo_group() -> VendorGroup:
     """What a fresh checkout runs on: the offline demo provider serving model ``demo``."""

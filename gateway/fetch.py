@@ -10,11 +10,9 @@ from __future__ import annotations
 import asyncio
 
 import httpx
-import structlog
 
 from gateway.media import ImageKind, sniff
 
-log = structlog.get_logger("gateway.fetch")
 MAX_REDIRECTS = 3
 
 
