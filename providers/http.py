@@ -18,6 +18,7 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 
 import httpx
+import msgspec
 
 from providers.base import (
     KeyExhausted,
@@ -105,10 +106,10 @@ def error_for_response(response: httpx.Response, *, key: str = "") -> ProviderEr
 
 
 def read_json(response: httpx.Response) -> Any:
-    """The reply's JSON body; a body that is not JSON is a MalformedReply."""
+    """The reply's JSON body (msgspec: replies carry megabytes of base64); not JSON is a MalformedReply."""
     try:
-        return response.json()
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        return msgspec.json.decode(response.content)
+    except msgspec.DecodeError as error:
         raise MalformedReply(
             "the vendor's reply is not JSON", vendor_status=response.status_code, detail=response.text[:200]
         ) from error
