@@ -1,7 +1,7 @@
 """Configuration: typed settings validated once at startup."""
 
 from config.groups import ConfigError, ModelAlias, VendorGroup
-from config.settings import DEMO_MODEL, Settings, Size, demo_group, load_settings, parse_size
+from config.settings import DEMO_MODEL, Settings, Size, demo_group, load_settings, parse_media_store, parse_size
 
 __all__ = [
     "DEMO_MODEL",
@@ -12,5 +12,6 @@ __all__ = [
     "VendorGroup",
     "demo_group",
     "load_settings",
+    "parse_media_store",
     "parse_size",
 ]

@@ -169,9 +169,7 @@ class Settings(BaseSettings):
     @field_validator("media_store")
     @classmethod
     def _check_media_store(cls, value: str) -> str:
-        scheme, sep, rest = value.partition("://")
-        if not sep or (scheme, bool(rest)) not in {("memory", False), ("file", True)}:
-            raise ValueError(f"'{value}' is not supported; use file://DIR or memory://")
+        parse_media_store(value)
         return value
 
     @model_validator(mode="after")
@@ -221,6 +219,16 @@ class Settings(BaseSettings):
         keys = [key for group in self.vendor_groups if group.type not in KEYLESS_TYPES for key in group.keys]
         keys += [*self.openai_api_key, *self.flux_gen_api_key, *self.authorized_api_key]
         return [key.get_secret_value() for key in keys]
+
+
+def parse_media_store(url: str) -> tuple[Literal["memory", "file"], str]:
+    """``memory://`` -> ("memory", ""); ``file://DIR`` -> ("file", DIR); anything else is a ValueError."""
+    scheme, sep, rest = url.partition("://")
+    if sep and scheme == "memory" and not rest:
+        return "memory", ""
+    if sep and scheme == "file" and rest:
+        return "file", rest
+    raise ValueError(f"unsupported MEDIA_STORE '{url}'; use file://DIR or memory://")
 
 
 def demo_group() -> VendorGroup:

@@ -18,6 +18,8 @@ from typing import Protocol, runtime_checkable
 import anyio.to_thread
 from cachetools import LRUCache
 
+from config import parse_media_store
+
 NAME = re.compile(r"^(?P<id>[0-9a-f]{32})\.(?P<ext>png|jpg|webp|gif|avif)$")
 
 
@@ -142,9 +144,7 @@ class FileStore:
 
 def open_store(url: str, *, memory_max_bytes: int) -> MediaStore:
     """The store a ``MEDIA_STORE`` URL names: ``file://DIR`` or ``memory://``."""
-    scheme, sep, rest = url.partition("://")
-    if scheme == "memory":
+    kind, location = parse_media_store(url)
+    if kind == "memory":
         return MemoryStore(memory_max_bytes)
-    if scheme == "file" and sep and rest:
-        return FileStore(Path(rest).expanduser())
-    raise ValueError(f"MEDIA_STORE='{url}' is not supported; use file://DIR or memory://")
+    return FileStore(Path(location).expanduser())
