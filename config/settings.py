@@ -6,7 +6,9 @@ keep their meaning; see DESIGN.md for the table.
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
@@ -33,6 +35,8 @@ from providers import PROVIDER_TYPES
 
 Size = tuple[int, int]
 KeyList = Annotated[list[SecretStr], NoDecode]
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+ANY_PEER = (ipaddress.ip_network("0.0.0.0/0"), ipaddress.ip_network("::/0"))
 
 SEED_ASPECT_RATIOS: dict[str, Size] = {
     "1:1": (1024, 1024),
@@ -82,10 +86,23 @@ class Settings(BaseSettings):
 
     public_base_url: str | None = None
     """Absolute base for emitted links, path prefix included (``https://example.com/imagegen``)."""
+    trusted_proxies: Annotated[tuple[IPNetwork, ...], NoDecode] = ()
+    """Peers (addresses or CIDRs, ``*`` for any) whose X-Forwarded-* and Forwarded headers are believed."""
+    data_dir: Path = Path("./data")
+    """Where the generated IMAGE_PROXY_SECRET is kept."""
     media_store: str = "file://./data/media"
-    media_memory_max_bytes: int = Field(default=256 * 1024 * 1024, gt=0)
+    media_store_max_bytes: int | None = Field(default=None, gt=0)
+    """Total size cap of the store; least recently served images go first. Default 10 GiB (file), 256 MiB (memory)."""
+    media_mode: Literal["store", "link"] = "store"
+    """``store``: download vendor links at generation time; ``link``: emit signed links, fetched on first hit."""
     media_max_bytes: int = Field(default=20 * 1024 * 1024, gt=0)
-    """Largest image the gateway downloads from a vendor."""
+    """Largest image the gateway downloads."""
+    media_fetch_timeout_seconds: float = Field(default=60.0, gt=0)
+    """Whole budget for one image download, redirects included."""
+    media_allow_private_networks: bool = False
+    """Let image downloads reach loopback, private and link-local addresses (tests, a local demo)."""
+    image_proxy_secret: SecretStr | None = None
+    """HMAC key of signed ``/image-proxy?url=`` links; generated once into DATA_DIR when unset."""
 
     aspect_ratios: Annotated[dict[str, Size], NoDecode] = SEED_ASPECT_RATIOS
     """Ratio table, ``1:1=1024x1024,16:9=1344x768``; replaces the seed's table when set."""
@@ -166,6 +183,16 @@ class Settings(BaseSettings):
     def _check_public_base(cls, value: str | None) -> str | None:
         return check_base_url(value, "PUBLIC_BASE_URL") if value else None
 
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _parse_trusted_proxies(cls, value: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+        entries = split_list(value)
+        if "*" in entries:
+            return ANY_PEER
+        return tuple(ipaddress.ip_network(entry, strict=False) for entry in entries)
+
     @field_validator("media_store")
     @classmethod
     def _check_media_store(cls, value: str) -> str:
@@ -218,6 +245,8 @@ class Settings(BaseSettings):
         """Every key the gateway holds (vendor, rewriting LLM, client), for scrubbing logs."""
         keys = [key for group in self.vendor_groups if group.type not in KEYLESS_TYPES for key in group.keys]
         keys += [*self.openai_api_key, *self.flux_gen_api_key, *self.authorized_api_key]
+        if self.image_proxy_secret:
+            keys.append(self.image_proxy_secret)
         return [key.get_secret_value() for key in keys]
 
 

@@ -13,7 +13,7 @@ from gateway.errors import EXCEPTION_HANDLERS
 from gateway.logging import configure_logging, request_log_middleware
 from gateway.routes.chat import create_chat_completion
 from gateway.routes.health import get_health, get_readiness
-from gateway.routes.media import get_image
+from gateway.routes.media import get_image, get_signed_image
 from gateway.routes.models import get_model, list_models
 
 
@@ -27,12 +27,12 @@ def create_app(settings: Settings | None = None) -> Litestar:
         guards=[require_client_key],
     )
     return Litestar(
-        route_handlers=[api, get_health, get_readiness, get_image],
+        route_handlers=[api, get_health, get_readiness, get_image, get_signed_image],
         lifespan=[resources.lifespan],
         state=State({"settings": settings}),
         dependencies={
             "settings": Provide(resources.provide_settings, sync_to_thread=False),
-            **{name: resources.from_resources(name) for name in ("router", "pipeline", "store", "background")},
+            **{name: resources.from_resources(name) for name in resources.INJECTED},
         },
         exception_handlers=EXCEPTION_HANDLERS,
         middleware=[request_log_middleware],

@@ -6,6 +6,7 @@ Every failure leaves the gateway as ``{"error": {"message", "type", "param", "co
     ├── InvalidRequest            400 invalid_request_error (param names the field)
     │   └── VendorRejected        400 the vendor refused the prompt or size; its short message, no failover
     ├── Unauthorized              401 invalid_api_key
+    ├── Forbidden                 403 e.g. a proxy link with a missing or wrong signature
     ├── NotFound                  404 not_found
     │   └── ModelNotFound         404 model_not_found (lists the available models)
     ├── MethodNotAllowed          405 method_not_allowed
@@ -33,16 +34,24 @@ class ApiError(Exception):
     error_type: ClassVar[str] = "api_error"
     code: ClassVar[str | None] = "internal_error"
 
-    def __init__(self, message: str, *, param: str | None = None, headers: dict[str, str] | None = None):
+    def __init__(
+        self,
+        message: str,
+        *,
+        param: str | None = None,
+        headers: dict[str, str] | None = None,
+        code: str | None = None,
+    ):
         super().__init__(message)
         self.message = message
         self.param = param
         self.headers = headers or {}
+        self.specific_code = code
+        """A finer code than the class's (``forbidden_address`` rather than ``upstream_failed``)."""
 
     def body(self) -> ErrorBody:
-        return ErrorBody(
-            error=ErrorDetail(message=self.message, type=self.error_type, param=self.param, code=self.code)
-        )
+        code = self.specific_code or self.code
+        return ErrorBody(error=ErrorDetail(message=self.message, type=self.error_type, param=self.param, code=code))
 
 
 class InvalidRequest(ApiError):
@@ -59,6 +68,12 @@ class Unauthorized(ApiError):
     status_code = 401
     error_type = "invalid_request_error"
     code = "invalid_api_key"
+
+
+class Forbidden(ApiError):
+    status_code = 403
+    error_type = "invalid_request_error"
+    code = "forbidden"
 
 
 class NotFound(ApiError):

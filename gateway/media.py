@@ -7,10 +7,14 @@ served forever with an immutable cache header.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import re
 import tempfile
+import threading
+import time
+from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol, runtime_checkable
@@ -35,6 +39,7 @@ WEBP = ImageKind("image/webp", "webp")
 GIF = ImageKind("image/gif", "gif")
 AVIF = ImageKind("image/avif", "avif")
 KINDS_BY_EXT = {kind.ext: kind for kind in (PNG, JPEG, WEBP, GIF, AVIF)}
+DEFAULT_MAX_BYTES = {"memory": 256 * 1024 * 1024, "file": 10 * 1024 * 1024 * 1024}
 
 
 def sniff(data: bytes) -> ImageKind | None:
@@ -67,20 +72,43 @@ def name_image(data: bytes, kind: ImageKind) -> StoredImage:
     return StoredImage(hashlib.sha256(data).hexdigest()[:32], kind, len(data))
 
 
+def stored_image(name: str, size: int) -> StoredImage | None:
+    """The image a served name stands for, or None when the name is not one we hand out."""
+    match = NAME.match(name)
+    return StoredImage(match["id"], KINDS_BY_EXT[match["ext"]], size) if match else None
+
+
+def link_key(url: str) -> str:
+    """The key under which a signed remote link's stored copy is remembered."""
+    return hashlib.sha256(url.encode()).hexdigest()[:32]
+
+
 @runtime_checkable
 class MediaStore(Protocol):
-    """Where re-hosted images live. ``put`` is idempotent; ``get`` takes a name like ``{id}.png``."""
+    """Where re-hosted images live.
+
+    ``put`` is idempotent and safe to call concurrently with the same image;
+    ``get`` takes a name like ``{id}.png``. ``remember_link``/``linked`` map a
+    signed remote link to the stored copy fetched on its first hit.
+    """
 
     async def put(self, data: bytes, kind: ImageKind) -> StoredImage: ...
 
     async def get(self, name: str) -> tuple[bytes, StoredImage] | None: ...
 
+    async def remember_link(self, key: str, name: str) -> None: ...
+
+    async def linked(self, key: str) -> str | None: ...
+
 
 class MemoryStore:
     """Bounded in-process store (least recently used out first): for tests and throwaway runs."""
 
+    LINKS_KEPT = 100_000
+
     def __init__(self, max_bytes: int) -> None:
         self._images: LRUCache[str, bytes] = LRUCache(maxsize=max_bytes, getsizeof=len)
+        self._links: LRUCache[str, str] = LRUCache(maxsize=self.LINKS_KEPT)
 
     async def put(self, data: bytes, kind: ImageKind) -> StoredImage:
         image = name_image(data, kind)
@@ -89,62 +117,148 @@ class MemoryStore:
         return image
 
     async def get(self, name: str) -> tuple[bytes, StoredImage] | None:
-        match = NAME.match(name)
-        data = self._images.get(name) if match else None
-        if match is None or data is None:
-            return None
-        return data, StoredImage(match["id"], KINDS_BY_EXT[match["ext"]], len(data))
+        data = self._images.get(name)
+        image = stored_image(name, len(data)) if data is not None else None
+        return (data, image) if data is not None and image is not None else None
+
+    async def remember_link(self, key: str, name: str) -> None:
+        self._links[key] = name
+
+    async def linked(self, key: str) -> str | None:
+        return self._links.get(key)
 
 
 class FileStore:
-    """Images as files under one directory (``ab/abcdef….png``), written atomically."""
+    """Images as files under one directory (``ab/abcdef….png``), written atomically, capped in total size.
 
-    def __init__(self, root: Path) -> None:
+    When the total passes ``max_bytes``, the least recently served images are
+    deleted first. "Recently served" is the file's mtime, stamped on every read,
+    so the order survives restarts: the index is rebuilt from a directory scan.
+    """
+
+    STALE_TEMP_SECONDS = 3600
+
+    def __init__(self, root: Path, max_bytes: int = DEFAULT_MAX_BYTES["file"]) -> None:
         self.root = root
+        self.max_bytes = max_bytes
         self.root.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+        self._lru: OrderedDict[str, int] = OrderedDict()  # name -> bytes, least recently used first
+        self._total = 0
+        self._last_stamp = 0
+        self._scan()
+
+    @property
+    def total_bytes(self) -> int:
+        return self._total
 
     def _path(self, name: str) -> Path:
         return self.root / name[:2] / name
 
+    def _link_path(self, key: str) -> Path:
+        return self.root / "links" / key[:2] / key
+
     async def put(self, data: bytes, kind: ImageKind) -> StoredImage:
         image = name_image(data, kind)
-        await anyio.to_thread.run_sync(self._write, self._path(image.name), data)
+        await anyio.to_thread.run_sync(self._write, image.name, data)
         return image
 
     async def get(self, name: str) -> tuple[bytes, StoredImage] | None:
-        match = NAME.match(name)
-        if match is None:
+        if NAME.match(name) is None:
             return None
-        data = await anyio.to_thread.run_sync(self._read, self._path(name))
-        if data is None:
-            return None
-        return data, StoredImage(match["id"], KINDS_BY_EXT[match["ext"]], len(data))
+        data = await anyio.to_thread.run_sync(self._read, name)
+        image = stored_image(name, len(data)) if data is not None else None
+        return (data, image) if data is not None and image is not None else None
 
-    @staticmethod
-    def _write(path: Path, data: bytes) -> None:
-        if path.exists():
-            return
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, temp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(data)
-            os.replace(temp, path)
-        except BaseException:
-            Path(temp).unlink(missing_ok=True)
-            raise
+    async def remember_link(self, key: str, name: str) -> None:
+        await anyio.to_thread.run_sync(atomic_write, self._link_path(key), name.encode())
 
-    @staticmethod
-    def _read(path: Path) -> bytes | None:
+    async def linked(self, key: str) -> str | None:
         try:
-            return path.read_bytes()
+            text = await anyio.to_thread.run_sync(self._link_path(key).read_text)
         except FileNotFoundError:
             return None
+        return text.strip() or None
+
+    def _scan(self) -> None:
+        """Rebuild the LRU index from the files on disk, oldest stamp first; drop stale temp files."""
+        found: list[tuple[int, str, int]] = []
+        stale_before = time.time() - self.STALE_TEMP_SECONDS
+        for shard in self.root.iterdir():
+            if not (shard.is_dir() and len(shard.name) == 2):
+                continue
+            for entry in os.scandir(shard):
+                stat = entry.stat()
+                if NAME.match(entry.name):
+                    found.append((stat.st_mtime_ns, entry.name, stat.st_size))
+                elif entry.name.startswith(".tmp-") and stat.st_mtime < stale_before:
+                    Path(entry.path).unlink(missing_ok=True)
+        found.sort()
+        for stamp, name, size in found:
+            self._lru[name] = size
+            self._total += size
+            self._last_stamp = max(self._last_stamp, stamp)
+        with self._lock:
+            self._evict(keep=None)
+
+    def _write(self, name: str, data: bytes) -> None:
+        path = self._path(name)
+        if not path.exists():
+            atomic_write(path, data)
+        self._used(name, path, len(data))
+
+    def _read(self, name: str) -> bytes | None:
+        path = self._path(name)
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            with self._lock:
+                self._total -= self._lru.pop(name, 0)
+            return None
+        self._used(name, path, len(data))
+        return data
+
+    def _used(self, name: str, path: Path, size: int) -> None:
+        """Mark ``name`` most recently used, on disk (mtime) and in the index; evict if over the cap."""
+        with self._lock:
+            stamp = self._last_stamp = max(time.time_ns(), self._last_stamp + 1)
+            if name in self._lru:
+                self._lru.move_to_end(name)
+            else:
+                self._lru[name] = size
+                self._total += size
+            self._evict(keep=name)
+        with contextlib.suppress(FileNotFoundError):  # evicted meanwhile by another replica
+            os.utime(path, ns=(stamp, stamp))
+
+    def _evict(self, keep: str | None) -> None:
+        """Delete least recently used images until under the cap (never ``keep``, the one just used)."""
+        while self._total > self.max_bytes and self._lru:
+            name, size = next(iter(self._lru.items()))
+            if name == keep:
+                break
+            del self._lru[name]
+            self._total -= size
+            self._path(name).unlink(missing_ok=True)
 
 
-def open_store(url: str, *, memory_max_bytes: int) -> MediaStore:
-    """The store a ``MEDIA_STORE`` URL names: ``file://DIR`` or ``memory://``."""
+def atomic_write(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` so readers see the whole file or none of it (concurrent writers included)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.replace(temp, path)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
+
+
+def open_store(url: str, *, max_bytes: int | None = None) -> MediaStore:
+    """The store a ``MEDIA_STORE`` URL names: ``file://DIR`` or ``memory://``, capped at ``max_bytes``."""
     kind, location = parse_media_store(url)
+    cap = max_bytes or DEFAULT_MAX_BYTES[kind]
     if kind == "memory":
-        return MemoryStore(memory_max_bytes)
-    return FileStore(Path(location).expanduser())
+        return MemoryStore(cap)
+    return FileStore(Path(location).expanduser(), cap)

@@ -9,16 +9,19 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 
-import httpx
 import structlog
 
 from config import Settings
 from gateway.errors import InvalidRequest, UpstreamFailed
-from gateway.fetch import FetchRefused, fetch_image
+from gateway.fetch import FetchRefused, ImageFetcher
 from gateway.media import MediaStore, StoredImage, sniff
 from gateway.prompt import ParsedPrompt, parse_prompt
 from gateway.router import Router
+from gateway.signing import LinkSigner, SignedLink
 from providers import ImageJob, ImageResult
+
+Picture = StoredImage | SignedLink
+"""A result as clients get it: a stored copy, or (``MEDIA_MODE=link``) a signed link stored on first hit."""
 
 log = structlog.get_logger("gateway.pipeline")
 
@@ -27,7 +30,7 @@ log = structlog.get_logger("gateway.pipeline")
 class Produced:
     """What a request produced: the stored images and the prompt and size that made them."""
 
-    images: list[StoredImage]
+    images: list[Picture]
     prompt: str
     width: int
     height: int
@@ -36,10 +39,18 @@ class Produced:
 
 
 class ImagePipeline:
-    def __init__(self, router: Router, store: MediaStore, client: httpx.AsyncClient, settings: Settings) -> None:
+    def __init__(
+        self,
+        router: Router,
+        store: MediaStore,
+        fetcher: ImageFetcher,
+        signer: LinkSigner,
+        settings: Settings,
+    ) -> None:
         self.router = router
         self._store = store
-        self._client = client
+        self._fetcher = fetcher
+        self._signer = signer
         self._settings = settings
 
     def prepare(self, model: str, idea: str, *, param: str = "prompt") -> ParsedPrompt:
@@ -60,24 +71,25 @@ class ImagePipeline:
             list(images), parsed.text, parsed.width, parsed.height, generated.route.name, generated.attempts
         )
 
-    async def keep(self, result: ImageResult) -> StoredImage:
-        """Store one vendor result (downloading it if it is a link); the stored copy is what clients get."""
+    async def keep(self, result: ImageResult) -> Picture:
+        """Store one vendor result (downloading it if it is a link); the stored copy is what clients get.
+
+        In link mode a vendor URL is not downloaded now: the client gets a signed
+        link, and the first hit on it downloads and stores the image.
+        """
         if result.data is not None:
             data, kind = result.data, sniff(result.data)
             if kind is None:
                 raise UpstreamFailed("the vendor returned data that is not a PNG, JPEG, WebP, GIF or AVIF image")
         else:
             assert result.url is not None
+            if self._settings.media_mode == "link":
+                return self._signer.sign(result.url)
             try:
-                data, kind = await fetch_image(
-                    self._client,
-                    result.url,
-                    max_bytes=self._settings.media_max_bytes,
-                    deadline=self._settings.vendor_timeout_seconds,
-                )
+                data, kind = await self._fetcher.fetch(result.url)
             except FetchRefused as refused:
-                log.warning("media.fetch_refused", reason=refused.reason, message=refused.message)
-                raise UpstreamFailed(f"the vendor's image could not be kept: {refused.message}") from None
+                message = f"the vendor's image could not be kept: {refused.message}"
+                raise UpstreamFailed(message, code=refused.reason) from None
         image = await self._store.put(data, kind)
         log.info("media.stored", image=image.name, bytes=image.size)
         return image

@@ -5,8 +5,7 @@ from __future__ import annotations
 import time
 import uuid
 
-from gateway.media import StoredImage
-from gateway.pipeline import Produced
+from gateway.pipeline import Picture, Produced
 from gateway.schemas import (
     AssistantMessage,
     ChatCompletion,
@@ -18,6 +17,7 @@ from gateway.schemas import (
     Usage,
     to_json,
 )
+from gateway.signing import SignedLink
 
 SSE_DONE = b"data: [DONE]\n\n"
 SSE_KEEPALIVE = b": keep-alive\n\n"
@@ -27,7 +27,10 @@ def completion_id() -> str:
     return f"chatcmpl-{uuid.uuid4().hex[:24]}"
 
 
-def image_link(base_url: str, image: StoredImage) -> str:
+def image_link(base_url: str, image: Picture) -> str:
+    """The absolute link a client gets: the stored copy, or a signed link stored on its first hit."""
+    if isinstance(image, SignedLink):
+        return f"{base_url}/image-proxy?{image.query}"
     return f"{base_url}/image-proxy/{image.name}"
 
 

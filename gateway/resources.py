@@ -7,7 +7,7 @@ them by injection.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,25 +17,44 @@ from litestar.datastructures import State
 from litestar.di import Provide
 
 from config import Settings
+from gateway.fetch import FetchPolicy, ImageFetcher, media_client
 from gateway.keys import CooldownPolicy
 from gateway.media import MediaStore, open_store
 from gateway.pipeline import ImagePipeline
+from gateway.remote_images import RemoteImages
 from gateway.router import RetryPolicy, Router
+from gateway.signing import LinkSigner, load_or_create_secret
 from gateway.streaming import BackgroundWork
 
 SHUTDOWN_GRACE_SECONDS = 30.0
+INJECTED = ("router", "pipeline", "store", "remote_images", "background")
+"""The resources handlers may ask for by name."""
 
 
 @dataclass(slots=True)
 class Resources:
-    client: httpx.AsyncClient
     store: MediaStore
     router: Router
     pipeline: ImagePipeline
+    remote_images: RemoteImages
     background: BackgroundWork
 
 
-def build_resources(settings: Settings, client: httpx.AsyncClient) -> Resources:
+def fetch_policy(settings: Settings) -> FetchPolicy:
+    return FetchPolicy(
+        max_bytes=settings.media_max_bytes,
+        deadline=settings.media_fetch_timeout_seconds,
+        allow_private_networks=settings.media_allow_private_networks,
+    )
+
+
+def link_signer(settings: Settings) -> LinkSigner:
+    secret = settings.image_proxy_secret
+    return LinkSigner(secret.get_secret_value().encode() if secret else load_or_create_secret(settings.data_dir))
+
+
+def build_resources(settings: Settings, client: httpx.AsyncClient, media: httpx.AsyncClient) -> Resources:
+    """Everything handlers need; ``client`` talks to vendors, ``media`` downloads images under the fetch policy."""
     router = Router(
         settings.vendor_groups,
         client,
@@ -54,8 +73,16 @@ def build_resources(settings: Settings, client: httpx.AsyncClient) -> Resources:
             dead=settings.key_dead_seconds,
         ),
     )
-    store = open_store(settings.media_store, memory_max_bytes=settings.media_memory_max_bytes)
-    return Resources(client, store, router, ImagePipeline(router, store, client, settings), BackgroundWork())
+    store = open_store(settings.media_store, max_bytes=settings.media_store_max_bytes)
+    fetcher = ImageFetcher(media, fetch_policy(settings))
+    signer = link_signer(settings)
+    return Resources(
+        store=store,
+        router=router,
+        pipeline=ImagePipeline(router, store, fetcher, signer, settings),
+        remote_images=RemoteImages(store, fetcher, signer),
+        background=BackgroundWork(),
+    )
 
 
 @asynccontextmanager
@@ -63,8 +90,10 @@ async def lifespan(app: Litestar) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
     timeout = httpx.Timeout(settings.vendor_timeout_seconds, connect=10.0)
     limits = httpx.Limits(max_connections=512, max_keepalive_connections=128)
-    async with httpx.AsyncClient(timeout=timeout, limits=limits, trust_env=False) as client:
-        resources = build_resources(settings, client)
+    async with AsyncExitStack() as stack:
+        client = await stack.enter_async_context(httpx.AsyncClient(timeout=timeout, limits=limits, trust_env=False))
+        media = await stack.enter_async_context(media_client(fetch_policy(settings)))
+        resources = build_resources(settings, client, media)
         app.state.resources = resources
         try:
             yield

@@ -53,6 +53,7 @@ def vendor_gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[s
             "IMAGE_GEN_MODEL_3": "pic=fake/flux",
             "IMAGE_GEN_API_KEY_3": "good-key-000000000003",
             "MEDIA_STORE": f"file://{workdir / 'media'}",
+            "MEDIA_ALLOW_PRIVATE_NETWORKS": "true",  # the fake vendor's image links are on loopback
         }
         with gateway(env, cwd=workdir) as base:
             yield base, workdir

@@ -11,7 +11,12 @@ from config import Settings
 from gateway.app import create_app
 
 # No backoff between passes and an in-memory store: tests switch these by configuration, not patching.
-BASE_ENV = {"MEDIA_STORE": "memory://", "RETRY_BACKOFF_SECONDS": "0", "LOG_FORMAT": "json"}
+BASE_ENV = {
+    "MEDIA_STORE": "memory://",
+    "RETRY_BACKOFF_SECONDS": "0",
+    "LOG_FORMAT": "json",
+    "IMAGE_PROXY_SECRET": "test-proxy-secret",
+}
 GATEWAY = "http://testserver.local"
 
 

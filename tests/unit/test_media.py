@@ -71,6 +71,6 @@ async def test_the_memory_store_is_bounded_and_drops_the_least_recently_used() -
 
 
 def test_media_store_urls() -> None:
-    assert isinstance(open_store("memory://", memory_max_bytes=10), MemoryStore)
+    assert isinstance(open_store("memory://", max_bytes=10), MemoryStore)
     with pytest.raises(ValueError, match="MEDIA_STORE"):
-        open_store("s3://bucket", memory_max_bytes=10)
+        open_store("s3://bucket", max_bytes=10)
