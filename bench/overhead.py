@@ -13,47 +13,17 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import statistics
 import sys
 import tempfile
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bench.load import drive
 from tests.support.processes import fake_vendor, gateway
 
 CLIENT_KEY = "bench-client-key-0001"
-
-
-async def drive(
-    send: Callable[[httpx.AsyncClient, int], asyncio.Future[httpx.Response]] | Callable[..., object],
-    requests: int,
-    concurrency: int,
-) -> tuple[float, list[float]]:
-    """Requests/s and per-request latencies (seconds) for ``requests`` calls, ``concurrency`` at a time."""
-    latencies: list[float] = []
-    queue = iter(range(requests))
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(timeout=120, limits=limits) as client:
-
-        async def worker() -> None:
-            for index in queue:
-                started = time.perf_counter()
-                response = await send(client, index)  # type: ignore[misc]
-                response.raise_for_status()
-                latencies.append(time.perf_counter() - started)
-
-        started = time.perf_counter()
-        await asyncio.gather(*(worker() for _ in range(concurrency)))
-        elapsed = time.perf_counter() - started
-    return requests / elapsed, latencies
-
-
-def percentile(values: list[float], q: float) -> float:
-    return statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1] if len(values) > 1 else values[0]
 
 
 async def run(args: argparse.Namespace) -> None:
@@ -69,7 +39,7 @@ async def run(args: argparse.Namespace) -> None:
         }
         with gateway(env, cwd=Path(workdir)) as base:
 
-            def direct(client: httpx.AsyncClient, index: int) -> object:
+            def direct(client: httpx.AsyncClient, index: int) -> asyncio.Future[httpx.Response]:
                 body = {"model": "pic", "prompt": f"a fox number {index}", "n": 1, "size": args.size}
                 return client.post(
                     f"{vendor}/openai/images/generations",
@@ -77,7 +47,7 @@ async def run(args: argparse.Namespace) -> None:
                     headers={"Authorization": "Bearer key-a-0000000001"},
                 )
 
-            def through_gateway(client: httpx.AsyncClient, index: int) -> object:
+            def through_gateway(client: httpx.AsyncClient, index: int) -> asyncio.Future[httpx.Response]:
                 body = {"model": "pic", "messages": [{"role": "user", "content": f"a fox number {index}"}]}
                 return client.post(
                     f"{base}/v1/chat/completions", json=body, headers={"Authorization": f"Bearer {CLIENT_KEY}"}
@@ -93,14 +63,14 @@ async def run(args: argparse.Namespace) -> None:
         f"image {args.size} + {args.pad_kb} KiB padding, store {args.store}"
     )
     print(f"{'':10}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}")
-    for name, (rps, latencies) in results.items():
-        print(f"{name:10}{rps:10.1f}{percentile(latencies, 50) * 1000:10.1f}{percentile(latencies, 99) * 1000:10.1f}")
-    (d_rps, d_lat), (g_rps, g_lat) = results["direct"], results["gateway"]
+    for name, result in results.items():
+        print(f"{name:10}{result.rps:10.1f}{result.ms(50):10.1f}{result.ms(99):10.1f}")
+    direct, through = results["direct"], results["gateway"]
     print(
-        f"ratio gateway/direct: throughput {g_rps / d_rps:.2f}x, "
-        f"p50 {percentile(g_lat, 50) / percentile(d_lat, 50):.2f}x, "
-        f"p99 {percentile(g_lat, 99) / percentile(d_lat, 99):.2f}x; "
-        f"added p50 {(percentile(g_lat, 50) - percentile(d_lat, 50)) * 1000:.1f} ms"
+        f"ratio gateway/direct: throughput {through.rps / direct.rps:.2f}x, "
+        f"p50 {through.ms(50) / direct.ms(50):.2f}x, "
+        f"p99 {through.ms(99) / direct.ms(99):.2f}x; "
+        f"added p50 {through.ms(50) - direct.ms(50):.1f} ms"
     )
 
 

@@ -93,6 +93,8 @@ class Settings(BaseSettings):
     media_store: str = "file://./data/media"
     media_store_max_bytes: int | None = Field(default=None, gt=0)
     """Total size cap of the store; least recently served images go first. Default 10 GiB (file), 256 MiB (memory)."""
+    media_hot_cache_bytes: int = Field(default=64 * 1024 * 1024, ge=0)
+    """Most recently used images also kept in memory by the file store (0 turns it off)."""
     media_mode: Literal["store", "link"] = "store"
     """``store``: download vendor links at generation time; ``link``: emit signed links, fetched on first hit."""
     media_max_bytes: int = Field(default=20 * 1024 * 1024, gt=0)

@@ -32,7 +32,10 @@ def main(argv: list[str] | None = None) -> int:
         port=settings.port,
         log_config=None,
         access_log=False,
-        proxy_headers=False,
+        proxy_headers=False,  # gateway.urls decides whom to believe (TRUSTED_PROXIES)
+        # uvloop, if installed, gave a 500 ms p99 serving 1 MB images at concurrency 64 (bench/proxy.py).
+        loop="asyncio",
+        http="httptools",
         timeout_graceful_shutdown=35,
     )
     return 0

@@ -73,7 +73,9 @@ def build_resources(settings: Settings, client: httpx.AsyncClient, media: httpx.
             dead=settings.key_dead_seconds,
         ),
     )
-    store = open_store(settings.media_store, max_bytes=settings.media_store_max_bytes)
+    store = open_store(
+        settings.media_store, max_bytes=settings.media_store_max_bytes, hot_bytes=settings.media_hot_cache_bytes
+    )
     fetcher = ImageFetcher(media, fetch_policy(settings))
     signer = link_signer(settings)
     return Resources(

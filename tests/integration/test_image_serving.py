@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator
+from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from litestar.testing import AsyncTestClient
 from pytest_httpx import HTTPXMock
 
+from config import Settings
 from gateway.signing import LinkSigner
 from tests.support.app import BASE_ENV, app_client, make_settings, vendor_env
 from tests.support.images import png, size_of
@@ -145,3 +147,25 @@ async def test_link_mode_emits_signed_links_that_are_fetched_and_stored_on_first
     assert first.status_code == again.status_code == 200
     assert first.content == again.content == png(32, 32)
     assert len(httpx_mock.get_requests()) == 2  # vendor, then one download; the second hit came from the store
+
+
+async def test_without_a_configured_secret_links_still_work_after_a_restart(
+    httpx_mock: HTTPXMock, tmp_path: Path
+) -> None:
+    vendor_link = "https://sf-cdn.example/outputs/y.png"
+    httpx_mock.add_response(url="https://sf.example/v1/images/generations", json={"images": [{"url": vendor_link}]})
+    env = {"MEDIA_MODE": "link", "DATA_DIR": str(tmp_path / "data"), **SF}
+    settings = Settings.from_env({k: v for k, v in BASE_ENV.items() if k != "IMAGE_PROXY_SECRET"} | env)
+    assert settings.image_proxy_secret is None
+    async with app_client(settings) as client:
+        reply = await client.post(
+            "/v1/chat/completions", json={"model": "pic", "messages": [{"role": "user", "content": "a fox"}]}
+        )
+    link = re.search(r"\]\(http://testserver\.local([^)]+)\)", reply.json()["choices"][0]["message"]["content"])
+    assert link
+    assert (tmp_path / "data" / "image-proxy-secret").exists()
+
+    httpx_mock.add_response(url=vendor_link, content=png(16, 16))
+    async with app_client(settings) as restarted:  # a new process would read the same file
+        served = await restarted.get(link.group(1))
+    assert served.status_code == 200 and served.content == png(16, 16)
