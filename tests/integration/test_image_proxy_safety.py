@@ -8,6 +8,7 @@ that nothing was stored.
 from __future__ import annotations
 
 import asyncio
+import json
 import socket
 from collections.abc import Iterator
 from pathlib import Path
@@ -285,3 +286,20 @@ async def test_a_vendor_link_that_is_not_an_image_fails_the_chat_request(httpx_m
     assert reply.status_code == 502
     assert reply.json()["error"]["code"] == "not_an_image"
     assert stored(media) == []
+
+
+async def test_a_download_past_its_deadline_is_abandoned(
+    httpx_mock: HTTPXMock, media: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    async def stalled(request: httpx.Request) -> httpx.Response:
+        await asyncio.sleep(5)
+        return httpx.Response(200, content=png())
+
+    httpx_mock.add_callback(stalled, url=IMAGE_URL)
+    async with app_client(settings_for(media, MEDIA_FETCH_TIMEOUT_SECONDS="0.2")) as client:
+        reply = await client.get(proxy_path(IMAGE_URL))
+    assert reply.status_code == 502
+    assert reply.json()["error"]["code"] == "timeout"
+    assert stored(media) == []
+    logged = [json.loads(line) for line in capsys.readouterr().err.splitlines() if line.startswith("{")]
+    assert [event["reason"] for event in logged if event["event"] == "media.fetch_refused"] == ["timeout"]
