@@ -73,6 +73,21 @@ def percentile(values: list[float], q: int) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[q - 1] if len(values) > 1 else values[0]
 
 
+def print_comparison(results: dict[str, Summary], *, subject: str, baseline: str) -> None:
+    """A table of every run, then ``subject`` against ``baseline``."""
+    columns = ("req/s", "MB/s", "p50 ms", "p99 ms")
+    print(f"{'':10}" + "".join(f"{column:>10}" for column in columns))
+    for name, run in results.items():
+        values = (run.rps, run.mb_per_second, run.p50_ms, run.p99_ms)
+        print(f"{name:10}" + "".join(f"{value:10.1f}" for value in values))
+    ours, theirs = results[subject], results[baseline]
+    print(
+        f"ratio {subject}/{baseline}: throughput {ours.rps / theirs.rps:.2f}x, "
+        f"p50 {ours.p50_ms / theirs.p50_ms:.2f}x, p99 {ours.p99_ms / theirs.p99_ms:.2f}x; "
+        f"added p50 {ours.p50_ms - theirs.p50_ms:.1f} ms"
+    )
+
+
 WRK_UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 60e3}
 WRK_BYTES = {"B": 1, "KB": 1024, "MB": 1024**2, "GB": 1024**3, "TB": 1024**4}
 

@@ -20,7 +20,7 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from bench.load import drive
+from bench.load import drive, print_comparison
 from tests.support.processes import fake_vendor, gateway
 
 CLIENT_KEY = "bench-client-key-0001"
@@ -56,22 +56,13 @@ async def run(args: argparse.Namespace) -> None:
             await drive(through_gateway, min(20, args.requests), args.concurrency)  # warm-up
             results = {}
             for name, send in (("direct", direct), ("gateway", through_gateway)):
-                results[name] = await drive(send, args.requests, args.concurrency)
+                results[name] = (await drive(send, args.requests, args.concurrency)).summary()
 
     print(
         f"{args.requests} requests, concurrency {args.concurrency}, vendor latency {args.latency * 1000:.0f} ms, "
         f"image {args.size} + {args.pad_kb} KiB padding, store {args.store}"
     )
-    print(f"{'':10}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}")
-    for name, result in results.items():
-        print(f"{name:10}{result.rps:10.1f}{result.ms(50):10.1f}{result.ms(99):10.1f}")
-    direct, through = results["direct"], results["gateway"]
-    print(
-        f"ratio gateway/direct: throughput {through.rps / direct.rps:.2f}x, "
-        f"p50 {through.ms(50) / direct.ms(50):.2f}x, "
-        f"p99 {through.ms(99) / direct.ms(99):.2f}x; "
-        f"added p50 {through.ms(50) - direct.ms(50):.1f} ms"
-    )
+    print_comparison(results, subject="gateway", baseline="direct")
 
 
 def main() -> None:

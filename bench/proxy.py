@@ -27,7 +27,7 @@ import httpx
 from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from bench.load import Summary, drive, have_wrk, wrk
+from bench.load import Summary, drive, have_wrk, print_comparison, wrk
 from gateway.media import PNG, FileStore
 from tests.support.nginx import nginx
 from tests.support.processes import gateway
@@ -61,14 +61,7 @@ def run(args: argparse.Namespace) -> None:
 
     client = "wrk" if args.client == "wrk" else f"httpx, {args.requests} requests"
     print(f"GETs of one {len(data) / 1e6:.2f} MB PNG, concurrency {args.concurrency}, load from {client}")
-    print(f"{'':10}{'req/s':>10}{'MB/s':>10}{'p50 ms':>10}{'p99 ms':>10}")
-    for name, result in results.items():
-        print(f"{name:10}{result.rps:10.1f}{result.mb_per_second:10.1f}{result.p50_ms:10.1f}{result.p99_ms:10.1f}")
-    served, reference = results["gateway"], results["nginx"]
-    print(
-        f"ratio gateway/nginx: throughput {served.rps / reference.rps:.2f}x, "
-        f"p50 {served.p50_ms / reference.p50_ms:.2f}x, p99 {served.p99_ms / reference.p99_ms:.2f}x"
-    )
+    print_comparison(results, subject="gateway", baseline="nginx")
 
 
 def measure(url: str, args: argparse.Namespace) -> Summary:
