@@ -7,6 +7,8 @@ keep their meaning; see DESIGN.md for the table.
 from __future__ import annotations
 
 import ipaddress
+import json
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -76,6 +78,16 @@ class Settings(BaseSettings):
     """Prompt rewriting in fast mode."""
     openai_model_reasoning: str | None = None
     """Prompt rewriting in reasoning mode (``<think>`` then the prompt)."""
+    rewrite_timeout: float = Field(default=20.0, gt=0)
+    """Seconds the rewriting LLM gets (every key included); past that the user's own prompt is used."""
+    rewrite_cache_seconds: float = Field(default=24 * 3600.0, ge=0)
+    rewrite_cache_size: int = Field(default=2048, ge=0)
+    show_revised_prompt: bool = True
+    """Show the prompt that was used under the image in chat answers."""
+    side_request_detection: bool = True
+    """Answer chat UIs' housekeeping prompts (titles, tags, follow-ups, summaries) without making an image."""
+    side_request_patterns: Annotated[list[str], NoDecode] = []
+    """Extra regular expressions (a JSON list) that mark a side request; answered with a short title."""
 
     flux_gen_model: str | None = None
     flux_gen_api_base: str | None = None
@@ -180,6 +192,26 @@ class Settings(BaseSettings):
     def _parse_default_size(cls, value: Any) -> Any:
         return parse_size(value) if isinstance(value, str) else value
 
+    @field_validator("side_request_patterns", mode="before")
+    @classmethod
+    def _read_pattern_list(cls, value: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+        try:
+            return json.loads(value) if value.strip() else []
+        except json.JSONDecodeError:
+            raise ValueError('write the patterns as a JSON list, e.g. ["^Generate a title"]') from None
+
+    @field_validator("side_request_patterns")
+    @classmethod
+    def _compile_patterns(cls, value: list[str]) -> list[str]:
+        for pattern in value:
+            try:
+                re.compile(pattern)
+            except re.error as error:
+                raise ValueError(f"'{pattern}' is not a valid regular expression ({error})") from None
+        return value
+
     @field_validator("public_base_url")
     @classmethod
     def _check_public_base(cls, value: str | None) -> str | None:
@@ -222,6 +254,15 @@ class Settings(BaseSettings):
             check_base_url(self.openai_api_base, "OPENAI_API_BASE")
             if not self.openai_api_key:
                 raise ConfigError("OPENAI_API_KEY has no keys (prompt rewriting needs at least one)")
+
+    @property
+    def rewrite_model(self) -> str | None:
+        """The rewriting LLM's model, whichever mode it is in; None when rewriting is off."""
+        return self.openai_model or self.openai_model_reasoning
+
+    @property
+    def rewrite_mode(self) -> Literal["fast", "reasoning"]:
+        return "reasoning" if self.openai_model_reasoning else "fast"
 
     def _flux_group(self) -> VendorGroup | None:
         present = {

@@ -7,6 +7,7 @@ client side, only of the vendors and the store.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import structlog
@@ -16,10 +17,12 @@ from gateway.errors import InvalidRequest, UpstreamFailed
 from gateway.fetch import FetchRefused, ImageFetcher
 from gateway.media import MediaStore, StoredImage, sniff
 from gateway.prompt import ParsedPrompt, parse_prompt
+from gateway.rewrite import PromptRewriter, Rewrite
 from gateway.router import Router
 from gateway.signing import LinkSigner, SignedLink
 from providers import ImageJob, ImageResult
 
+Listener = Callable[[str], None]
 Picture = StoredImage | SignedLink
 """A result as clients get it: a stored copy, or (``MEDIA_MODE=link``) a signed link stored on first hit."""
 
@@ -32,10 +35,13 @@ class Produced:
 
     images: list[Picture]
     prompt: str
+    """The prompt the vendor was sent: rewritten, or the user's own."""
     width: int
     height: int
     route: str
     attempts: int
+    reasoning: str = ""
+    """The rewriting LLM's thinking, in reasoning mode."""
 
 
 class ImagePipeline:
@@ -46,8 +52,10 @@ class ImagePipeline:
         fetcher: ImageFetcher,
         signer: LinkSigner,
         settings: Settings,
+        rewriter: PromptRewriter | None = None,
     ) -> None:
         self.router = router
+        self.rewriter = rewriter
         self._store = store
         self._fetcher = fetcher
         self._signer = signer
@@ -61,15 +69,36 @@ class ImagePipeline:
             raise InvalidRequest("the prompt is empty: describe the picture you want", param=param)
         return parsed
 
-    async def produce(self, model: str, parsed: ParsedPrompt) -> Produced:
-        """Images for a prepared prompt, stored before this returns."""
+    async def produce(
+        self, model: str, parsed: ParsedPrompt, *, rewrite: bool = True, on_reasoning: Listener | None = None
+    ) -> Produced:
+        """Images for a prepared prompt (rewritten first unless ``rewrite`` is off), stored before this returns.
+
+        The size was read from the user's words in ``prepare``; the rewritten
+        prompt never changes it.
+        """
         structlog.contextvars.bind_contextvars(model=model, size=f"{parsed.width}x{parsed.height}")
-        job = ImageJob(prompt=parsed.text, width=parsed.width, height=parsed.height, model=model)
+        rewritten = await self.rewritten(parsed, rewrite=rewrite, on_reasoning=on_reasoning)
+        job = ImageJob(prompt=rewritten.prompt, width=parsed.width, height=parsed.height, model=model)
         generated = await self.router.generate(model, job)
-        images = await asyncio.gather(*(self.keep(result) for result in generated.results))
+        images = await asyncio.gather(*(self.keep(result) for result in generated.value))
         return Produced(
-            list(images), parsed.text, parsed.width, parsed.height, generated.route.name, generated.attempts
+            images=list(images),
+            prompt=rewritten.prompt,
+            width=parsed.width,
+            height=parsed.height,
+            route=generated.route.name,
+            attempts=generated.attempts,
+            reasoning=rewritten.reasoning,
         )
+
+    async def rewritten(
+        self, parsed: ParsedPrompt, *, rewrite: bool = True, on_reasoning: Listener | None = None
+    ) -> Rewrite:
+        """The prompt to send: through the rewriting LLM when it is configured and wanted, else as written."""
+        if self.rewriter is None or not rewrite or parsed.verbatim:
+            return Rewrite(parsed.text)
+        return await self.rewriter.rewrite(parsed.text, on_reasoning=on_reasoning)
 
     async def keep(self, result: ImageResult) -> Picture:
         """Store one vendor result (downloading it if it is a link); the stored copy is what clients get.

@@ -31,6 +31,7 @@ ENCLOSED = re.compile(r"[(\[{]\s*$")
 # Ratios people write besides the table's; a clock-like one outside this set ("10:30") is read as a time.
 COMMON_RATIOS = frozenset({"4:3", "3:4", "16:10", "10:16", "21:9", "9:21", "2:3", "3:2", "5:4", "4:5", "2:1", "1:2"})
 
+RAW_PREFIX = re.compile(r"^\s*raw\s*[:：]\s*", re.IGNORECASE)
 MIN_SIDE, MAX_SIDE, SIDE_STEP = 256, 2048, 64
 MAX_RATIO_SPREAD = 4.0
 REFERENCE_AREA = 1024 * 1024
@@ -44,16 +45,21 @@ class ParsedPrompt:
     width: int
     height: int
     ratio: str | None = None
+    verbatim: bool = False
+    """The user wrote ``raw:`` first: use the prompt as written, no rewriting."""
 
 
 def parse_prompt(text: str, ratios: Mapping[str, Size], default: Size) -> ParsedPrompt:
     """The clean prompt and its size; the default size when the prompt names none."""
+    verbatim = RAW_PREFIX.match(text)
+    if verbatim:
+        text = text[verbatim.end() :]
     for finder in (_directive, _explicit_size, _bare_ratio):
         found = finder(text, ratios)
         if found:
             (start, end), size, ratio = found
-            return ParsedPrompt(_remove(text, start, end), size[0], size[1], ratio)
-    return ParsedPrompt(_tidy(text), default[0], default[1])
+            return ParsedPrompt(_remove(text, start, end), size[0], size[1], ratio, bool(verbatim))
+    return ParsedPrompt(_tidy(text), default[0], default[1], verbatim=bool(verbatim))
 
 
 def size_for_ratio(width_part: int, height_part: int, ratios: Mapping[str, Size]) -> Size:

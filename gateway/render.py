@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import AsyncIterator
 
 from gateway.pipeline import Picture, Produced
 from gateway.schemas import (
@@ -45,19 +46,30 @@ def approx_tokens(text: str) -> int:
     return max(1, len(text) // 4)
 
 
-def chat_completion(completion: str, model: str, content: str, prompt: str) -> ChatCompletion:
+def chat_completion(completion: str, model: str, content: str, prompt: str, *, reasoning: str = "") -> ChatCompletion:
     prompt_tokens, completion_tokens = approx_tokens(prompt), approx_tokens(content)
+    message = AssistantMessage(content=content)
+    if reasoning:
+        message.reasoning_content = reasoning
     return ChatCompletion(
         id=completion,
         created=int(time.time()),
         model=model,
-        choices=[Choice(message=AssistantMessage(content=content))],
+        choices=[Choice(message=message)],
         usage=Usage(prompt_tokens, completion_tokens, prompt_tokens + completion_tokens),
     )
 
 
 def sse(payload: ChatCompletionChunk | ErrorBody) -> bytes:
     return b"data: " + to_json(payload) + b"\n\n"
+
+
+async def text_stream(completion: str, model: str, text: str) -> AsyncIterator[bytes]:
+    """A whole text answer as SSE: role, content, finish, ``[DONE]``."""
+    yield chunk(completion, model, Delta(role="assistant", content=""))
+    yield chunk(completion, model, Delta(content=text))
+    yield chunk(completion, model, Delta(), finish_reason="stop")
+    yield SSE_DONE
 
 
 def chunk(completion: str, model: str, delta: Delta, finish_reason: str | None = None) -> bytes:

@@ -22,12 +22,14 @@ from gateway.keys import CooldownPolicy
 from gateway.media import MediaStore, open_store
 from gateway.pipeline import ImagePipeline
 from gateway.remote_images import RemoteImages
+from gateway.rewrite import build_rewriter
 from gateway.router import RetryPolicy, Router
+from gateway.side_requests import SideRequests
 from gateway.signing import LinkSigner, load_or_create_secret
 from gateway.streaming import BackgroundWork
 
 SHUTDOWN_GRACE_SECONDS = 30.0
-INJECTED = ("router", "pipeline", "store", "remote_images", "background")
+INJECTED = ("router", "pipeline", "store", "remote_images", "background", "side_requests")
 """The resources handlers may ask for by name."""
 
 
@@ -38,6 +40,7 @@ class Resources:
     pipeline: ImagePipeline
     remote_images: RemoteImages
     background: BackgroundWork
+    side_requests: SideRequests
 
 
 def fetch_policy(settings: Settings) -> FetchPolicy:
@@ -55,6 +58,12 @@ def link_signer(settings: Settings) -> LinkSigner:
 
 def build_resources(settings: Settings, client: httpx.AsyncClient, media: httpx.AsyncClient) -> Resources:
     """Everything handlers need; ``client`` talks to vendors, ``media`` downloads images under the fetch policy."""
+    cooldowns = CooldownPolicy(
+        rate_limited=settings.key_cooldown_seconds,
+        rate_limited_max=settings.key_cooldown_max_seconds,
+        exhausted=settings.key_quota_cooldown_seconds,
+        dead=settings.key_dead_seconds,
+    )
     router = Router(
         settings.vendor_groups,
         client,
@@ -66,24 +75,27 @@ def build_resources(settings: Settings, client: httpx.AsyncClient, media: httpx.
             backoff=settings.retry_backoff_seconds,
             route_unhealthy=settings.route_unhealthy_seconds,
         ),
-        cooldowns=CooldownPolicy(
-            rate_limited=settings.key_cooldown_seconds,
-            rate_limited_max=settings.key_cooldown_max_seconds,
-            exhausted=settings.key_quota_cooldown_seconds,
-            dead=settings.key_dead_seconds,
-        ),
+        cooldowns=cooldowns,
     )
     store = open_store(
         settings.media_store, max_bytes=settings.media_store_max_bytes, hot_bytes=settings.media_hot_cache_bytes
     )
+    rewriter = build_rewriter(settings, client, cooldowns)
     fetcher = ImageFetcher(media, fetch_policy(settings))
     signer = link_signer(settings)
     return Resources(
         store=store,
         router=router,
-        pipeline=ImagePipeline(router, store, fetcher, signer, settings),
+        pipeline=ImagePipeline(router, store, fetcher, signer, settings, rewriter=rewriter),
         remote_images=RemoteImages(store, fetcher, signer),
         background=BackgroundWork(),
+        side_requests=SideRequests(
+            enabled=settings.side_request_detection,
+            extra_patterns=settings.side_request_patterns,
+            ratios=settings.aspect_ratios,
+            default_size=settings.default_size,
+            rewriter=rewriter,
+        ),
     )
 
 

@@ -13,8 +13,9 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from typing import Generic, TypeVar
 
 import httpx
 import structlog
@@ -63,11 +64,21 @@ class Route:
         return f"{self.group.name}:{self.vendor_model}"
 
 
+T = TypeVar("T")
+Attempt = Callable[[Route, Key], Awaitable[T]]
+"""One try of a call through one route with one key; raises a ProviderError when it fails."""
+
+
 @dataclass(frozen=True, slots=True)
-class Generated:
-    results: list[ImageResult]
+class Delivered(Generic[T]):
+    """What the first successful attempt returned, where, and after how many tries."""
+
+    value: T
     route: Route
     attempts: int
+
+
+Generated = Delivered[list[ImageResult]]
 
 
 class PassFailed(Exception):
@@ -107,6 +118,10 @@ class Router:
                 self.routes.setdefault(alias.public, []).append(route)
 
     @property
+    def client(self) -> httpx.AsyncClient:
+        return self._client
+
+    @property
     def models(self) -> list[str]:
         return list(self.routes)
 
@@ -122,7 +137,17 @@ class Router:
 
     async def generate(self, model: str, job: ImageJob) -> Generated:
         """Images for ``job`` from the first route and key that deliver; raises an ApiError when none does."""
-        routes = self.routes_for(model)
+
+        async def attempt(route: Route, key: Key) -> list[ImageResult]:
+            vendor_job = dataclasses.replace(job, model=route.vendor_model)
+            return await route.provider.generate(
+                vendor_job, base_url=route.group.api_base, key=key.value, client=self._client
+            )
+
+        return await self.run(self.routes_for(model), attempt)
+
+    async def run(self, routes: list[Route], attempt: Attempt[T]) -> Delivered[T]:
+        """``attempt`` through the routes and their keys under the failover rules; an ApiError when none delivers."""
         walk = _Walk(deadline=self._clock() + self._policy.deadline)
         retrying = AsyncRetrying(
             stop=stop_after_attempt(self._policy.rounds) | stop_after_delay(self._policy.deadline),
@@ -131,14 +156,14 @@ class Router:
             reraise=True,
         )
         try:
-            async for attempt in retrying:
-                with attempt:
-                    return await self._one_pass(routes, job, walk)
+            async for retry_round in retrying:
+                with retry_round:
+                    return await self._one_pass(routes, attempt, walk)
         except PassFailed:
             pass
         raise self._final_error(routes, walk)
 
-    async def _one_pass(self, routes: list[Route], job: ImageJob, walk: _Walk) -> Generated:
+    async def _one_pass(self, routes: list[Route], attempt: Attempt[T], walk: _Walk) -> Delivered[T]:
         ordered = sorted(routes, key=lambda route: not self.is_healthy(route))
         for route in ordered:
             for key in route.pool.rotation():
@@ -146,7 +171,7 @@ class Router:
                     raise self._final_error(routes, walk)
                 walk.attempts += 1
                 try:
-                    results = await self._attempt(route, key, job, walk)
+                    value = await self._timed(attempt, route, key, walk)
                 except ProviderError as error:
                     walk.last_error = error
                     self._record_failure(route, key, error, walk)
@@ -160,19 +185,16 @@ class Router:
                 route.pool.report_success(key)
                 route.unhealthy_until = 0.0
                 structlog.contextvars.bind_contextvars(route=route.name, key=key.fingerprint, attempts=walk.attempts)
-                return Generated(results, route, walk.attempts)
+                return Delivered(value, route, walk.attempts)
         if walk.vendor_failed:
             raise PassFailed
         raise self._final_error(routes, walk)
 
-    async def _attempt(self, route: Route, key: Key, job: ImageJob, walk: _Walk) -> list[ImageResult]:
+    async def _timed(self, attempt: Attempt[T], route: Route, key: Key, walk: _Walk) -> T:
         budget = min(self._policy.attempt_timeout, walk.deadline - self._clock())
-        vendor_job = dataclasses.replace(job, model=route.vendor_model)
         try:
             async with asyncio.timeout(budget):
-                return await route.provider.generate(
-                    vendor_job, base_url=route.group.api_base, key=key.value, client=self._client
-                )
+                return await attempt(route, key)
         except TimeoutError:
             raise VendorUnavailable(f"the vendor did not answer within {budget:.0f} s") from None
 

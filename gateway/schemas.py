@@ -40,11 +40,15 @@ class ChatCompletionRequest(msgspec.Struct):
     messages: list[ChatMessage]
     stream: bool = False
     user: str | None = None
+    rewrite: bool | None = None
+    """Extra body field: ``false`` sends the prompt to the vendor as written."""
 
 
 class AssistantMessage(msgspec.Struct):
     content: str
     role: str = "assistant"
+    reasoning_content: str | msgspec.UnsetType = msgspec.UNSET
+    """The rewriting LLM's thinking (reasoning mode), where chat UIs look for it."""
 
 
 class Choice(msgspec.Struct):
@@ -71,6 +75,7 @@ class ChatCompletion(msgspec.Struct):
 class Delta(msgspec.Struct, omit_defaults=True):
     role: str | None = None
     content: str | None = None
+    reasoning_content: str | None = None
 
 
 class ChunkChoice(msgspec.Struct):
@@ -123,11 +128,13 @@ class ProviderHealth(msgspec.Struct):
     routes: list[RouteHealth]
 
 
-class Readiness(msgspec.Struct):
+class Readiness(msgspec.Struct, omit_defaults=True):
     status: str
     ok: list[str]
     failing: dict[str, str]
     providers: list[ProviderHealth]
+    rewriting: ProviderHealth | None = None
+    """The prompt-rewriting LLM's keys, when one is configured (a failing LLM never makes the gateway unready)."""
 
 
 def to_json(value: Any) -> bytes:

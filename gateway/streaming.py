@@ -45,22 +45,33 @@ class BackgroundWork:
             await asyncio.wait(self._tasks, timeout=grace)
 
 
+Think = Callable[[str], None]
+
+
 async def stream_chat(
-    make_content: Callable[[], Coroutine[Any, Any, str]],
+    make_content: Callable[[Think], Coroutine[Any, Any, str]],
     *,
     completion: str,
     model: str,
     keepalive: float,
     background: BackgroundWork,
 ) -> AsyncIterator[bytes]:
+    """Role chunk; thinking as ``reasoning_content`` deltas while it arrives (keep-alives when quiet); the content."""
     yield chunk(completion, model, Delta(role="assistant", content=""))
+    thoughts: asyncio.Queue[str] = asyncio.Queue()
     context = contextvars.copy_context()
-    task = background.start(make_content(), context)
-    while True:
-        done, _ = await asyncio.wait({task}, timeout=keepalive)
-        if done:
-            break
-        yield SSE_KEEPALIVE
+    task = background.start(make_content(thoughts.put_nowait), context)
+    while not task.done():
+        next_thought = asyncio.ensure_future(thoughts.get())
+        done, _ = await asyncio.wait({task, next_thought}, timeout=keepalive, return_when=asyncio.FIRST_COMPLETED)
+        if next_thought in done:
+            yield chunk(completion, model, Delta(reasoning_content=next_thought.result()))
+            continue
+        next_thought.cancel()
+        if not done:
+            yield SSE_KEEPALIVE
+    while not thoughts.empty():
+        yield chunk(completion, model, Delta(reasoning_content=thoughts.get_nowait()))
     structlog.contextvars.bind_contextvars(**context.run(structlog.contextvars.get_contextvars))
     try:
         content = task.result()

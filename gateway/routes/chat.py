@@ -1,4 +1,8 @@
-"""``POST /v1/chat/completions``: the last user message is a picture idea; the answer is Markdown."""
+"""``POST /v1/chat/completions``: the last user message is a picture idea; the answer is Markdown.
+
+A chat UI's own housekeeping prompts (titles, tags, follow-ups, summaries) are
+recognised first and answered with text, without making an image.
+"""
 
 from __future__ import annotations
 
@@ -11,13 +15,16 @@ from litestar.response import Stream
 from config import Settings
 from gateway.errors import InvalidRequest
 from gateway.pipeline import ImagePipeline
-from gateway.render import chat_completion, completion_id, markdown
+from gateway.render import chat_completion, completion_id, markdown, text_stream
 from gateway.routes.body import read_body
 from gateway.schemas import ChatCompletion, ChatCompletionRequest, ChatMessage
-from gateway.streaming import BackgroundWork, stream_chat
+from gateway.side_requests import SideRequests
+from gateway.streaming import BackgroundWork, Think, stream_chat
 from gateway.urls import public_base_url
 
 SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+REWRITE_HEADER = "x-imagegate-rewrite"
+OFF = frozenset({"off", "false", "0", "no", "none"})
 
 
 def last_user_text(messages: list[ChatMessage]) -> str:
@@ -29,29 +36,58 @@ def last_user_text(messages: list[ChatMessage]) -> str:
     raise InvalidRequest("messages hold no user message to draw", param="messages")
 
 
+def rewrite_wanted(request: Request[Any, Any, Any], body: ChatCompletionRequest) -> bool:
+    """Off with ``"rewrite": false`` in the body or ``X-Imagegate-Rewrite: off``; ``raw:`` is read with the prompt."""
+    return body.rewrite is not False and request.headers.get(REWRITE_HEADER, "").strip().lower() not in OFF
+
+
 @post("/chat/completions", status_code=200)
 async def create_chat_completion(
     request: Request[Any, Any, Any],
     settings: NamedDependency[Settings],
     pipeline: NamedDependency[ImagePipeline],
     background: NamedDependency[BackgroundWork],
+    side_requests: NamedDependency[SideRequests],
 ) -> Response[ChatCompletion] | Stream:
     body = await read_body(request, ChatCompletionRequest)
+    pipeline.router.routes_for(body.model)
+    completion = completion_id()
+    side = side_requests.recognise(body.messages)
+    if side is not None:
+        reply = await side_requests.answer(side, body.messages)
+        if body.stream:
+            return Stream(
+                text_stream(completion, body.model, reply), media_type="text/event-stream", headers=SSE_HEADERS
+            )
+        return Response(chat_completion(completion, body.model, reply, side.text))
+
     parsed = pipeline.prepare(body.model, last_user_text(body.messages), param="messages")
     base_url = public_base_url(request, settings)
-    completion = completion_id()
-
-    async def content() -> str:
-        produced = await pipeline.produce(body.model, parsed)
-        return markdown(produced, base_url)
+    rewrite = rewrite_wanted(request, body)
 
     if body.stream:
+
+        async def streamed_content(think: Think) -> str:
+            thought: list[str] = []
+
+            def relay(text: str) -> None:
+                thought.append(text)
+                think(text)
+
+            produced = await pipeline.produce(body.model, parsed, rewrite=rewrite, on_reasoning=relay)
+            if produced.reasoning and not thought:  # from the cache, or a request that shared another's call
+                think(produced.reasoning)
+            return markdown(produced, base_url, show_prompt=settings.show_revised_prompt)
+
         events = stream_chat(
-            content,
+            streamed_content,
             completion=completion,
             model=body.model,
             keepalive=settings.stream_keepalive_seconds,
             background=background,
         )
         return Stream(events, media_type="text/event-stream", headers=SSE_HEADERS)
-    return Response(chat_completion(completion, body.model, await content(), parsed.text))
+
+    produced = await pipeline.produce(body.model, parsed, rewrite=rewrite)
+    content = markdown(produced, base_url, show_prompt=settings.show_revised_prompt)
+    return Response(chat_completion(completion, body.model, content, parsed.text, reasoning=produced.reasoning))

@@ -8,6 +8,8 @@ from __future__ import annotations
 from litestar import Response, get
 from litestar.di import NamedDependency
 
+from config import VendorGroup
+from gateway.pipeline import ImagePipeline
 from gateway.router import Router
 from gateway.schemas import Health, KeyHealth, ProviderHealth, Readiness, RouteHealth
 
@@ -18,7 +20,10 @@ async def get_health() -> Health:
 
 
 @get("/health/ready")
-async def get_readiness(router: NamedDependency[Router]) -> Response[Readiness]:
+async def get_readiness(
+    router: NamedDependency[Router], pipeline: NamedDependency[ImagePipeline]
+) -> Response[Readiness]:
+    """Image models are ready when some key of some route is usable; the rewriting LLM is shown, never failing."""
     ok: list[str] = []
     failing: dict[str, str] = {}
     for model, routes in router.routes.items():
@@ -26,20 +31,28 @@ async def get_readiness(router: NamedDependency[Router]) -> Response[Readiness]:
             ok.append(model)
         else:
             failing[model] = "every key of every route is cooling down or dead"
-    providers = []
-    for group in router.groups:
-        pool = router.pools[group.name]
-        routes = [route for routes in router.routes.values() for route in routes if route.group is group]
-        providers.append(
-            ProviderHealth(
-                name=group.name,
-                type=group.type,
-                keys=[KeyHealth(s.fingerprint, s.state, s.seconds_left) for s in pool.status()],
-                routes=[
-                    RouteHealth(route.public_model, route.vendor_model, router.is_healthy(route), pool.has_usable_key())
-                    for route in routes
-                ],
-            )
-        )
-    readiness = Readiness(status="ok" if not failing else "degraded", ok=ok, failing=failing, providers=providers)
+    providers = [group_health(router, group) for group in router.groups]
+    rewriter = pipeline.rewriter
+    rewriting = [group_health(rewriter.router, group) for group in rewriter.router.groups] if rewriter else []
+    readiness = Readiness(
+        status="ok" if not failing else "degraded",
+        ok=ok,
+        failing=failing,
+        providers=providers,
+        rewriting=rewriting[0] if rewriting else None,
+    )
     return Response(readiness, status_code=200 if not failing else 503)
+
+
+def group_health(router: Router, group: VendorGroup) -> ProviderHealth:
+    pool = router.pools[group.name]
+    routes = [route for routes in router.routes.values() for route in routes if route.group is group]
+    return ProviderHealth(
+        name=group.name,
+        type=group.type,
+        keys=[KeyHealth(s.fingerprint, s.state, s.seconds_left) for s in pool.status()],
+        routes=[
+            RouteHealth(route.public_model, route.vendor_model, router.is_healthy(route), pool.has_usable_key())
+            for route in routes
+        ],
+    )

@@ -1,0 +1,196 @@
+"""``PromptRewriter``: a short idea in, a 30-50 word English image prompt out, never an error.
+
+The LLM is a one-group Router of its own, so ``OPENAI_API_KEY``'s keys rotate,
+cool down and fail over exactly like an image vendor's. Whatever goes wrong
+(every key failing, an unusable answer, ``REWRITE_TIMEOUT`` passing), the
+user's own prompt is used and the request goes on; the failure is logged.
+Answers are cached by (mode, model, idea) for a while, and concurrent
+identical requests share one LLM call.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+import structlog
+from cachetools import TTLCache
+
+from config import Settings, VendorGroup
+from config.groups import parse_models
+from gateway.errors import ApiError
+from gateway.keys import CooldownPolicy, Key
+from gateway.rewrite import llm
+from gateway.rewrite.instructions import Mode, conversation
+from gateway.rewrite.reply import Rewrite, ThinkSplitter, UnusableReply, parse_reply
+from gateway.router import RetryPolicy, Route, Router
+from gateway.singleflight import SingleFlight
+from providers import MalformedReply
+
+log = structlog.get_logger("gateway.rewrite")
+
+Listener = Callable[[str], None]
+FAST_MAX_TOKENS = 300
+TEMPERATURE = 0.7
+GROUP_NAME = "rewrite"
+
+
+class PromptRewriter:
+    def __init__(
+        self,
+        *,
+        mode: Mode,
+        model: str,
+        api_base: str,
+        router: Router,
+        timeout: float,
+        cache: TTLCache[Any, Rewrite] | None,
+    ) -> None:
+        self.mode = mode
+        self.model = model
+        self._url = llm.chat_url(api_base)
+        self._router = router
+        self._timeout = timeout
+        self._cache = cache
+        self._flights: SingleFlight[tuple[str, str, str], Rewrite] = SingleFlight()
+
+    @property
+    def router(self) -> Router:
+        return self._router
+
+    async def rewrite(self, idea: str, *, on_reasoning: Listener | None = None) -> Rewrite:
+        """The rewritten prompt, or ``Rewrite(idea)`` when rewriting fails; thinking goes to ``on_reasoning`` live."""
+        key = (self.mode, self.model, idea)
+        cached = self._cache.get(key) if self._cache is not None else None
+        if cached is not None:
+            log.info("rewrite.cache_hit", mode=self.mode)
+            return cached
+        started = time.perf_counter()
+        try:
+            async with asyncio.timeout(self._timeout):
+                result = await self._flights.run(key, lambda: self._ask(idea, on_reasoning))
+        except TimeoutError:
+            log.warning("rewrite.failed", reason="timeout", seconds=self._timeout)
+            return Rewrite(idea)
+        except ApiError as error:
+            log.warning("rewrite.failed", reason=error.specific_code or error.code, message=error.message)
+            return Rewrite(idea)
+        if self._cache is not None:
+            self._cache[key] = result
+        log.info("rewrite.done", mode=self.mode, words=len(result.prompt.split()), ms=_ms(started))
+        return result
+
+    async def ask(self, messages: list[dict[str, str]]) -> str | None:
+        """A free-form question on the same keys and deadline (a chat UI's side request); None when it fails."""
+
+        async def attempt(route: Route, key: Key) -> str:
+            payload = {"model": route.vendor_model, "messages": messages}
+            reply = await llm.complete(self._router.client, self._url, key=key.value, payload=payload)
+            return reply.content
+
+        try:
+            async with asyncio.timeout(self._timeout):
+                delivered = await self._router.run(self._router.routes_for(self.model), attempt)
+        except TimeoutError:
+            log.warning("rewrite.ask_failed", reason="timeout", seconds=self._timeout)
+            return None
+        except ApiError as error:
+            log.warning("rewrite.ask_failed", reason=error.specific_code or error.code, message=error.message)
+            return None
+        return delivered.value
+
+    async def _ask(self, idea: str, on_reasoning: Listener | None) -> Rewrite:
+        payload: dict[str, Any] = {"model": self.model, "messages": conversation(self.mode, idea)}
+        if self.mode == "fast":
+            payload |= {"max_tokens": FAST_MAX_TOKENS, "temperature": TEMPERATURE}
+
+        async def attempt(route: Route, key: Key) -> Rewrite:
+            body = payload | {"model": route.vendor_model}
+            if on_reasoning is None:
+                reply = await llm.complete(self._router.client, self._url, key=key.value, payload=body)
+                return _usable(reply.content, reply.reasoning)
+            return await self._streamed(body, key, on_reasoning)
+
+        delivered = await self._router.run(self._router.routes_for(self.model), attempt)
+        return delivered.value
+
+    async def _streamed(self, payload: dict[str, Any], key: Key, on_reasoning: Listener) -> Rewrite:
+        """One streamed attempt: thinking is passed on as it arrives, the answer is kept until the end."""
+        splitter = ThinkSplitter()
+        thinking: list[str] = []
+        answer: list[str] = []
+
+        def reasoning_field(text: str) -> None:
+            thinking.append(text)
+            on_reasoning(text)
+
+        def content(text: str) -> None:
+            inline, said = splitter.feed(text)
+            if inline:
+                reasoning_field(inline)
+            answer.append(said)
+
+        await llm.stream(
+            self._router.client,
+            self._url,
+            key=key.value,
+            payload=payload,
+            on_reasoning=reasoning_field,
+            on_content=content,
+        )
+        inline, said = splitter.finish()
+        if inline:
+            reasoning_field(inline)
+        answer.append(said)
+        if splitter.unclosed:
+            raise MalformedReply("the model's thinking never closed (</think> is missing)")
+        return _usable("".join(answer), "".join(thinking))
+
+
+def _usable(content: str, reasoning: str) -> Rewrite:
+    try:
+        return parse_reply(content, reasoning)
+    except UnusableReply as error:
+        raise MalformedReply(str(error)) from None
+
+
+def _ms(started: float) -> float:
+    return round((time.perf_counter() - started) * 1000, 1)
+
+
+def build_rewriter(settings: Settings, client: httpx.AsyncClient, cooldowns: CooldownPolicy) -> PromptRewriter | None:
+    """The rewriter ``OPENAI_*`` describe, or None when rewriting is not configured."""
+    model = settings.rewrite_model
+    if model is None or settings.openai_api_base is None:
+        return None
+    group = VendorGroup(
+        name=GROUP_NAME,
+        order=0,
+        type="chat",
+        api_base=settings.openai_api_base,
+        keys=tuple(settings.openai_api_key),
+        models=parse_models(model, "OPENAI_MODEL"),
+    )
+    policy = RetryPolicy(
+        max_attempts=settings.max_attempts,
+        rounds=2,  # an unusable answer (unclosed thinking) gets one more try, on the next key
+        deadline=settings.rewrite_timeout,
+        attempt_timeout=settings.rewrite_timeout,
+        backoff=0.0,
+        route_unhealthy=0.0,
+    )
+    router = Router([group], client, policy=policy, cooldowns=cooldowns)
+    cache: TTLCache[Any, Rewrite] | None = None
+    if settings.rewrite_cache_size and settings.rewrite_cache_seconds:
+        cache = TTLCache(maxsize=settings.rewrite_cache_size, ttl=settings.rewrite_cache_seconds)
+    return PromptRewriter(
+        mode=settings.rewrite_mode,
+        model=model,
+        api_base=settings.openai_api_base,
+        router=router,
+        timeout=settings.rewrite_timeout,
+        cache=cache,
+    )
