@@ -88,6 +88,9 @@ MARKDOWN_IMAGE = re.compile(r"!\[[^\]]*\]\([^)]*\)")
 THINK = re.compile(r"<think>.*?</think>", re.DOTALL)
 FENCE = re.compile(r"^```(?:json)?\s*|\s*```$")
 TITLE_WORDS = 5
+TRAILING_WORDS = frozenset(
+    {"a", "an", "the", "in", "on", "at", "of", "with", "and", "by", "for", "to", "under", "over"}
+)
 CJK_TITLE_CHARS = 10
 FALLBACK_IDEA = "Image generation"
 
@@ -98,7 +101,7 @@ class SideRequest:
     kind: Kind
     shape: Shape
     text: str
-    """The side request's own message."""
+    """The last message (the side request itself, or the history it quotes)."""
     json_key: str | None = None
 
 
@@ -134,7 +137,7 @@ class SideRequests:
             text = last if marker.where == "last" else system
             if text and marker.pattern.search(text):
                 json_key = marker.kind if marker.shape == "json" else None
-                return SideRequest(marker.source, marker.kind, marker.shape, text, json_key)
+                return SideRequest(marker.source, marker.kind, marker.shape, last, json_key)
         return None
 
     async def answer(self, side: SideRequest, messages: Sequence[ChatMessage]) -> str:
@@ -194,7 +197,13 @@ def title_of(idea: str, *, emoji: bool = False) -> str:
     """A short title from an idea: its first words (or characters, for scripts written without spaces)."""
     words = idea.split()
     unspaced = len(words) == 1 and len(idea) > CJK_TITLE_CHARS
-    title = idea[:CJK_TITLE_CHARS] if unspaced else " ".join(words[:TITLE_WORDS])
+    if unspaced:
+        title = idea[:CJK_TITLE_CHARS]
+    else:
+        kept = [word.strip(",.;:!?\"'") for word in words[:TITLE_WORDS]]
+        while len(kept) > 1 and kept[-1].lower() in TRAILING_WORDS:
+            kept.pop()
+        title = " ".join(kept)
     title = title.strip(" ,.;:!?\"'") or FALLBACK_IDEA
     title = title[0].upper() + title[1:]
     return f"🎨 {title}" if emoji else title

@@ -8,6 +8,8 @@ Run: ``python tests/support/fake_vendor.py --port 9100 --latency 0.05``. Paths:
 - ``POST /chat/completions``               chat type, Markdown image link in the reply
 - ``POST /cloudflare/{model}``             Workers AI: JSON base64 for flux-1-schnell, raw PNG otherwise
 - ``GET  /files/{w}x{h}.png``              the images the url replies point at
+- ``POST /llm/chat/completions``           a reasoning LLM for prompt rewriting: ``reasoning_content`` then the
+                                           prompt; with ``stream: true`` as SSE, a piece every 50 ms
 
 A bearer key starting with ``dead`` gets 401, ``busy`` gets 429 (Retry-After 30).
 ``--pad-kb N`` appends N KiB after each PNG's end chunk (decoders ignore it), for realistic payload sizes.
@@ -65,6 +67,9 @@ class FakeVendor:
             body += message.get("body", b"")
             if not message.get("more_body"):
                 break
+        if scope["path"] == "/llm/chat/completions" and json.loads(body or b"{}").get("stream"):
+            await self.stream_llm(json.loads(body), send)
+            return
         status, content_type, payload = await self.handle(scope, body)
         await send(
             {
@@ -107,6 +112,10 @@ class FakeVendor:
             text = f"Here you go: ![image](http://{host}/files/1024x1024.png)"
             reply = {"choices": [{"index": 0, "message": {"role": "assistant", "content": text}}]}
             return 200, "application/json", json.dumps(reply).encode()
+        if path == "/llm/chat/completions":
+            thinking, prompt = llm_answer(body)
+            message = {"role": "assistant", "reasoning_content": "".join(thinking), "content": prompt}
+            return 200, "application/json", json.dumps({"choices": [{"index": 0, "message": message}]}).encode()
         if path.startswith("/cloudflare/"):
             if path.endswith("flux-1-schnell"):
                 image = base64.b64encode(picture(1024, 1024, "JPEG")).decode()
@@ -114,6 +123,28 @@ class FakeVendor:
             width, height = size_of(body)
             return 200, "image/png", picture(width, height)
         return 404, "application/json", b'{"error": {"message": "no such path"}}'
+
+    async def stream_llm(self, body: dict[str, Any], send: Any) -> None:
+        headers = [(b"content-type", b"text/event-stream")]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        thinking, prompt = llm_answer(body)
+        deltas = [{"role": "assistant", "content": ""}]
+        deltas += [{"reasoning_content": piece} for piece in thinking]
+        deltas += [{"content": word + " "} for word in prompt.split(" ")]
+        for delta in deltas:
+            await asyncio.sleep(0.05)
+            chunk = {"object": "chat.completion.chunk", "choices": [{"index": 0, "delta": delta}]}
+            await send(
+                {"type": "http.response.body", "body": f"data: {json.dumps(chunk)}\n\n".encode(), "more_body": True}
+            )
+        await send({"type": "http.response.body", "body": b"data: [DONE]\n\n"})
+
+
+def llm_answer(body: dict[str, Any]) -> tuple[list[str], str]:
+    """The fake LLM's thinking (in pieces) and prompt for the last user message."""
+    idea = body["messages"][-1]["content"]
+    thinking = ["The user wants ", f"{idea}. ", "A cinematic photograph ", "in soft morning light suits it."]
+    return thinking, f"a cinematic photograph of {idea}, soft morning light, gentle mist, calm mood"
 
 
 def main() -> None:
