@@ -9,6 +9,7 @@ import httpx
 import openai
 import pytest
 
+from tests.support.app import vendor_env
 from tests.support.images import size_of
 from tests.support.processes import fake_vendor, gateway
 
@@ -22,10 +23,7 @@ def reasoning_gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]
     with fake_vendor() as vendor:
         env = {
             "AUTHORIZED_API_KEY": CLIENT_KEY,
-            "IMAGE_GEN_TYPE_1": "openai",
-            "IMAGE_GEN_API_BASE_1": f"{vendor}/openai",
-            "IMAGE_GEN_MODEL_1": "pic",
-            "IMAGE_GEN_API_KEY_1": "good-key-000000000001",
+            **vendor_env(1, "openai", f"{vendor}/openai", "pic", "good-key-000000000001"),
             "OPENAI_API_BASE": f"{vendor}/llm",
             "OPENAI_API_KEY": "dead-llm-key-0000001,good-llm-key-0000002",
             "OPENAI_MODEL_REASONING": "fake-thinker",
