@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from pydantic import SecretStr
 
-INDEXED_NAME = re.compile(r"^IMAGE_GEN_(API_BASE|MODEL|API_KEY|TYPE)_(\d+)$", re.IGNORECASE)
+INDEXED_NAME = re.compile(r"^IMAGE_GEN_(API_BASE|MODEL|API_KEY|TYPE|COST)_(\d+)$", re.IGNORECASE)
+NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
 DEFAULT_TYPE = "chat"
 KEYLESS_TYPES = frozenset({"demo"})
 
@@ -40,6 +41,11 @@ class VendorGroup:
     api_base: str
     keys: tuple[SecretStr, ...]
     models: tuple[ModelAlias, ...]
+    costs: dict[str, float] = field(default_factory=dict)
+    """Price per image by public model name (``IMAGE_GEN_COST_n``); empty when not set."""
+
+    def cost_of(self, public_model: str) -> float | None:
+        return self.costs.get(public_model)
 
 
 def split_list(raw: str | None) -> list[str]:
@@ -65,6 +71,32 @@ def parse_models(raw: str, variable: str) -> tuple[ModelAlias, ...]:
     if not aliases:
         raise ConfigError(f"{variable} has no model names")
     return tuple(aliases)
+
+
+def parse_costs(raw: str, models: tuple[ModelAlias, ...], variable: str) -> dict[str, float]:
+    """``0.003`` (every model of the group) or ``flux=0.003, sdxl=0.002`` (public or vendor names) -> prices."""
+    if NUMBER.match(raw.strip()):
+        price = _price(raw.strip(), variable)
+        return {alias.public: price for alias in models}
+    by_name = {alias.public: alias.public for alias in models} | {alias.vendor: alias.public for alias in models}
+    costs: dict[str, float] = {}
+    for entry in split_list(raw):
+        name, sep, value = (part.strip() for part in entry.partition("="))
+        if not sep or name not in by_name:
+            known = ", ".join(alias.public for alias in models)
+            raise ConfigError(f"{variable}: '{entry}' must be a price or model=price for one of: {known}")
+        costs[by_name[name]] = _price(value, variable)
+    return costs
+
+
+def _price(raw: str, variable: str) -> float:
+    try:
+        price = float(raw)
+    except ValueError:
+        raise ConfigError(f"{variable}: '{raw}' is not a price") from None
+    if price < 0 or price != price:
+        raise ConfigError(f"{variable}: a price cannot be negative")
+    return price
 
 
 def parse_keys(raw: str | None, variable: str) -> tuple[SecretStr, ...]:
@@ -99,17 +131,19 @@ def _build_group(index: int, fields: dict[str, str], known_types: list[str]) -> 
     if kind not in known_types:
         raise ConfigError(f"{var('TYPE')}='{kind}' is not a known type; use one of {', '.join(known_types)}")
     required = ["MODEL"] if kind in KEYLESS_TYPES else ["API_BASE", "MODEL", "API_KEY"]
-    for field in required:
-        if field not in fields:
+    for name in required:
+        if name not in fields:
             present = ", ".join(var(f) for f in sorted(fields))
-            raise ConfigError(f"{var(field)} is missing (group {index} sets {present})")
+            raise ConfigError(f"{var(name)} is missing (group {index} sets {present})")
     api_base = check_base_url(fields["API_BASE"], var("API_BASE")) if "API_BASE" in fields else ""
     keys = parse_keys(fields["API_KEY"], var("API_KEY")) if "API_KEY" in fields else (SecretStr(kind),)
+    models = parse_models(fields["MODEL"], var("MODEL"))
     return VendorGroup(
         name=f"group{index}",
         order=index,
         type=kind,
         api_base=api_base,
         keys=keys,
-        models=parse_models(fields["MODEL"], var("MODEL")),
+        models=models,
+        costs=parse_costs(fields["COST"], models, var("COST")) if "COST" in fields else {},
     )

@@ -142,6 +142,9 @@ class Settings(BaseSettings):
     log_format: Literal["auto", "json", "console"] = "auto"
     log_level: Literal["debug", "info", "warning", "error"] = "info"
 
+    default_image_model: str | None = None
+    """The images API's model when a request names none; default: the first configured model."""
+
     vendor_groups: tuple[VendorGroup, ...] = ()
     """Derived: every configured vendor, ordered; the demo vendor when none is configured."""
 
@@ -243,6 +246,12 @@ class Settings(BaseSettings):
         if not groups:
             groups = [demo_group()]
         self.vendor_groups = tuple(groups)
+        served = [alias.public for group in self.vendor_groups for alias in group.models]
+        if self.default_image_model and self.default_image_model not in served:
+            raise ConfigError(
+                f"DEFAULT_IMAGE_MODEL='{self.default_image_model}' is not served by any group; "
+                f"configured models: {', '.join(dict.fromkeys(served))}"
+            )
         return self
 
     def _check_rewriting(self) -> None:

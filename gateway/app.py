@@ -13,6 +13,7 @@ from gateway.errors import EXCEPTION_HANDLERS
 from gateway.logging import configure_logging, request_log_middleware
 from gateway.routes.chat import create_chat_completion
 from gateway.routes.health import get_health, get_readiness
+from gateway.routes.images import create_images
 from gateway.routes.media import get_image, get_signed_image
 from gateway.routes.models import get_model, list_models
 
@@ -23,7 +24,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     check_anonymous_binding(settings)
     api = Router(
         path="/v1",
-        route_handlers=[create_chat_completion, list_models, get_model],
+        route_handlers=[create_chat_completion, create_images, list_models, get_model],
         guards=[require_client_key],
     )
     return Litestar(

@@ -1,7 +1,10 @@
-"""One picture idea in, stored images out: parse the size, route to a vendor, re-host the results.
+"""One picture idea in, stored images out: parse the size, rewrite, route to vendors, re-host the results.
 
 The chat and images endpoints both call this; it knows nothing of HTTP on the
-client side, only of the vendors and the store.
+client side, only of the vendors and the store. ``n`` pictures are ``n``
+concurrent vendor calls, each failing over on its own (the key rotation
+spreads them over the keys); the ones that succeed are kept even when others
+fail for good.
 """
 
 from __future__ import annotations
@@ -13,8 +16,9 @@ from dataclasses import dataclass
 import structlog
 
 from config import Settings
-from gateway.errors import InvalidRequest, UpstreamFailed
+from gateway.errors import ApiError, InvalidRequest, UpstreamFailed
 from gateway.fetch import FetchRefused, ImageFetcher
+from gateway.image_options import Extras
 from gateway.media import MediaStore, StoredImage, sniff
 from gateway.prompt import ParsedPrompt, parse_prompt
 from gateway.rewrite import PromptRewriter, Rewrite
@@ -38,10 +42,14 @@ class Produced:
     """The prompt the vendor was sent: rewritten, or the user's own."""
     width: int
     height: int
-    route: str
+    routes: list[str]
+    """The routes that delivered, in order, without repeats."""
     attempts: int
+    """Vendor calls it took to make the pictures delivered, retries included."""
     reasoning: str = ""
     """The rewriting LLM's thinking, in reasoning mode."""
+    failed: int = 0
+    """Pictures that could not be made (when ``n`` > 1 and some failed for good)."""
 
 
 class ImagePipeline:
@@ -70,27 +78,90 @@ class ImagePipeline:
         return parsed
 
     async def produce(
-        self, model: str, parsed: ParsedPrompt, *, rewrite: bool = True, on_reasoning: Listener | None = None
+        self,
+        model: str,
+        parsed: ParsedPrompt,
+        *,
+        n: int = 1,
+        extras: Extras | None = None,
+        rewrite: bool = True,
+        on_reasoning: Listener | None = None,
     ) -> Produced:
-        """Images for a prepared prompt (rewritten first unless ``rewrite`` is off), stored before this returns.
+        """``n`` pictures for a prepared prompt (rewritten first unless ``rewrite`` is off), stored before this returns.
 
-        The size was read from the user's words in ``prepare``; the rewritten
-        prompt never changes it.
+        The size was read from the user's words (or fields) before; the
+        rewritten prompt never changes it. With a seed and ``n`` > 1, picture
+        ``i`` gets ``seed + i`` so the pictures differ but stay reproducible.
         """
-        structlog.contextvars.bind_contextvars(model=model, size=f"{parsed.width}x{parsed.height}")
+        extras = extras or Extras()
+        structlog.contextvars.bind_contextvars(model=model, size=f"{parsed.width}x{parsed.height}", n=n)
+        self._note_ignored_extras(model, extras)
         rewritten = await self.rewritten(parsed, rewrite=rewrite, on_reasoning=on_reasoning)
-        job = ImageJob(prompt=rewritten.prompt, width=parsed.width, height=parsed.height, model=model)
-        generated = await self.router.generate(model, job)
-        images = await asyncio.gather(*(self.keep(result) for result in generated.value))
+        jobs = [
+            ImageJob(
+                prompt=rewritten.prompt,
+                width=parsed.width,
+                height=parsed.height,
+                model=model,
+                seed=None if extras.seed is None else extras.seed + index,
+                steps=extras.steps,
+                negative_prompt=extras.negative_prompt,
+                guidance=extras.guidance,
+                variant=index,
+            )
+            for index in range(n)
+        ]
+        made = await self._fan_out(model, jobs)
         return Produced(
-            images=list(images),
+            images=[picture for pictures, _, _ in made for picture in pictures],
             prompt=rewritten.prompt,
             width=parsed.width,
             height=parsed.height,
-            route=generated.route.name,
-            attempts=generated.attempts,
+            routes=list(dict.fromkeys(route for _, route, _ in made)),
+            attempts=sum(attempts for _, _, attempts in made),
             reasoning=rewritten.reasoning,
+            failed=n - len(made),
         )
+
+    async def _fan_out(self, model: str, jobs: list[ImageJob]) -> list[tuple[list[Picture], str, int]]:
+        """Every job at once; what succeeded (stored), or the error of the call that failed last if none did."""
+        failures: list[ApiError] = []
+
+        async def one(job: ImageJob) -> tuple[list[Picture], str, int] | None:
+            try:
+                generated = await self.router.generate(model, job)
+                pictures = await asyncio.gather(*(self.keep(result) for result in generated.value))
+            except ApiError as error:
+                failures.append(error)
+                return None
+            return list(pictures), generated.route.name, generated.attempts
+
+        if len(jobs) == 1:  # in this task, so the router's log context (route, key, attempts) reaches the request log
+            outcomes = [await one(jobs[0])]
+        else:
+            outcomes = await asyncio.gather(*(one(job) for job in jobs))
+        made = [outcome for outcome in outcomes if outcome is not None]
+        if not made:
+            raise failures[-1]
+        if failures:
+            log.warning("images.partial", made=len(made), failed=len(failures), last_error=failures[-1].message)
+        if len(jobs) > 1:
+            routes = ",".join(dict.fromkeys(route for _, route, _ in made))
+            structlog.contextvars.bind_contextvars(route=routes, attempts=sum(tries for _, _, tries in made))
+        return made
+
+    def _note_ignored_extras(self, model: str, extras: Extras) -> None:
+        given = extras.given()
+        if not given:
+            return
+        for route in self.router.routes_for(model):
+            ignored = sorted(given - route.provider.extras(route.vendor_model))
+            if ignored:
+                log.info("job.extras_ignored", route=route.name, fields=ignored)
+
+    def size_multiple(self, model: str) -> int:
+        """The strictest side multiple among the vendors that serve ``model``."""
+        return max(route.provider.size_multiple for route in self.router.routes_for(model))
 
     async def rewritten(
         self, parsed: ParsedPrompt, *, rewrite: bool = True, on_reasoning: Listener | None = None

@@ -42,6 +42,43 @@ class ChatCompletionRequest(msgspec.Struct):
     user: str | None = None
     rewrite: bool | None = None
     """Extra body field: ``false`` sends the prompt to the vendor as written."""
+    # Image shortcuts as extra body fields (the images API's names).
+    n: int = 1
+    size: str | None = None
+    seed: int | None = None
+    steps: int | None = None
+    negative_prompt: str | None = None
+    guidance: float | None = None
+
+
+class ImageGenerationRequest(msgspec.Struct):
+    """``POST /v1/images/generations``: OpenAI's fields plus the other image services' extras. Unknown fields pass."""
+
+    prompt: str
+    model: str | None = None
+    n: int = 1
+    size: str | None = None
+    response_format: str | None = None
+    user: str | None = None
+    negative_prompt: str | None = None
+    steps: int | None = None
+    seed: int | None = None
+    guidance: float | None = None
+    aspect_ratio: str | None = None
+    style: str | None = None
+    background: str | None = None
+    rewrite: bool | None = None
+
+
+class ImageData(msgspec.Struct, omit_defaults=True):
+    revised_prompt: str
+    url: str | None = None
+    b64_json: str | None = None
+
+
+class ImagesResponse(msgspec.Struct):
+    created: int
+    data: list[ImageData]
 
 
 class AssistantMessage(msgspec.Struct):
@@ -96,6 +133,23 @@ class ModelCard(msgspec.Struct):
     id: str
     created: int
     owned_by: str
+    object: str = "model"
+
+
+class ModelRoute(msgspec.Struct, omit_defaults=True):
+    """One vendor group serving a model: its name, wire type, its own id for the model, and the price if set."""
+
+    group: str
+    type: str
+    vendor_model: str
+    cost_per_image: float | None = None
+
+
+class ModelDetail(msgspec.Struct):
+    id: str
+    created: int
+    owned_by: str
+    served_by: list[ModelRoute]
     object: str = "model"
 
 

@@ -1,6 +1,7 @@
 """Vendor adapters, one per wire protocol, and the registry keyed by ``IMAGE_GEN_TYPE_n``."""
 
 from providers.base import (
+    EXTRAS,
     ImageJob,
     ImageResult,
     KeyExhausted,
@@ -30,6 +31,7 @@ PROVIDERS: dict[str, Provider] = {
 PROVIDER_TYPES = frozenset(PROVIDERS)
 
 __all__ = [
+    "EXTRAS",
     "PROVIDERS",
     "PROVIDER_TYPES",
     "ImageJob",

@@ -34,6 +34,8 @@ class ImageJob:
     steps: int | None = None
     negative_prompt: str | None = None
     guidance: float | None = None
+    variant: int = 0
+    """Which of a request's ``n`` pictures this is; only a deterministic vendor (demo) needs it to vary."""
 
     @property
     def size(self) -> str:
@@ -124,8 +126,19 @@ class RequestRejected(ProviderError):
     reason = "request_rejected"
 
 
+EXTRAS = frozenset({"seed", "steps", "negative_prompt", "guidance"})
+"""The optional knobs of an ImageJob; an adapter says which of them it sends for a model."""
+
+
 class Provider(Protocol):
     """One vendor wire protocol. Holds no per-request state."""
+
+    size_multiple: int
+    """Sides must be multiples of this (64 for most diffusion APIs)."""
+
+    def extras(self, vendor_model: str) -> frozenset[str]:
+        """Which of EXTRAS this adapter sends to the vendor for ``vendor_model``; the others are ignored."""
+        ...
 
     async def generate(self, job: ImageJob, *, base_url: str, key: str, client: httpx.AsyncClient) -> list[ImageResult]:
         """Results for ``job`` (at least one), or a ProviderError."""

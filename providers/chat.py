@@ -20,6 +20,11 @@ BARE_DATA_URI = re.compile(r"data:image/[a-zA-Z0-9.+-]+;base64,[A-Za-z0-9+/=]+")
 
 
 class ChatCompletions:
+    size_multiple = 64
+
+    def extras(self, vendor_model: str) -> frozenset[str]:
+        return frozenset()  # a chat upstream takes only the prompt
+
     async def generate(self, job: ImageJob, *, base_url: str, key: str, client: httpx.AsyncClient) -> list[ImageResult]:
         payload = {"model": job.model, "messages": [{"role": "user", "content": job.prompt}], "stream": False}
         body = read_json(await post_json(client, base_url, key=key, payload=payload))

@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 
-from providers.base import ImageJob, ImageResult, MalformedReply, VendorUnavailable
+from providers.base import EXTRAS, ImageJob, ImageResult, MalformedReply, VendorUnavailable
 from providers.http import decode_base64, optional_fields, post_json, read_json, vendor_message
 
 
@@ -51,6 +51,11 @@ def build_payload(job: ImageJob) -> dict[str, Any]:
 
 
 class Cloudflare:
+    size_multiple = 64
+
+    def extras(self, vendor_model: str) -> frozenset[str]:
+        return EXTRAS if family_of(vendor_model).takes_extras else frozenset({"steps"})
+
     async def generate(self, job: ImageJob, *, base_url: str, key: str, client: httpx.AsyncClient) -> list[ImageResult]:
         response = await post_json(client, f"{base_url}/{job.model}", key=key, payload=build_payload(job))
         content_type = response.headers.get("content-type", "").split(";")[0].strip().lower()

@@ -18,13 +18,18 @@ from providers.base import ImageJob, ImageResult
 
 
 class DemoPainter:
+    size_multiple = 8
+
+    def extras(self, vendor_model: str) -> frozenset[str]:
+        return frozenset({"seed"})
+
     async def generate(self, job: ImageJob, *, base_url: str, key: str, client: httpx.AsyncClient) -> list[ImageResult]:
         return [ImageResult(data=await anyio.to_thread.run_sync(paint, job, index)) for index in range(job.n)]
 
 
 def paint(job: ImageJob, index: int = 0) -> bytes:
     """A PNG of ``job.width`` x ``job.height``: a gradient, a few shapes and the prompt, all from its hash."""
-    digest = hashlib.sha256(f"{job.prompt}|{job.seed}|{index}".encode()).digest()
+    digest = hashlib.sha256(f"{job.prompt}|{job.seed}|{job.variant + index}".encode()).digest()
     width, height = job.width, job.height
     top, bottom = digest[0:3], digest[3:6]
     gradient = Image.linear_gradient("L").resize((width, height))

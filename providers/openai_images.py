@@ -6,11 +6,16 @@ from typing import Any
 
 import httpx
 
-from providers.base import ImageJob, ImageResult, MalformedReply
+from providers.base import EXTRAS, ImageJob, ImageResult, MalformedReply
 from providers.http import decode_base64, optional_fields, post_json, read_json
 
 
 class OpenAIImages:
+    size_multiple = 16  # gpt-image-1 takes multiples of 16; the vendor checks its own list
+
+    def extras(self, vendor_model: str) -> frozenset[str]:
+        return EXTRAS
+
     async def generate(self, job: ImageJob, *, base_url: str, key: str, client: httpx.AsyncClient) -> list[ImageResult]:
         payload: dict[str, Any] = {"model": job.model, "prompt": job.prompt, "n": job.n, "size": job.size}
         payload |= optional_fields(

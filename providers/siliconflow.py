@@ -6,11 +6,16 @@ from typing import Any
 
 import httpx
 
-from providers.base import ImageJob, ImageResult, MalformedReply
+from providers.base import EXTRAS, ImageJob, ImageResult, MalformedReply
 from providers.http import optional_fields, post_json, read_json
 
 
 class SiliconFlow:
+    size_multiple = 64
+
+    def extras(self, vendor_model: str) -> frozenset[str]:
+        return EXTRAS
+
     async def generate(self, job: ImageJob, *, base_url: str, key: str, client: httpx.AsyncClient) -> list[ImageResult]:
         payload: dict[str, Any] = {
             "model": job.model,

@@ -6,6 +6,7 @@ recognised first and answered with text, without making an image.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from litestar import Request, Response, post
@@ -14,6 +15,7 @@ from litestar.response import Stream
 
 from config import Settings
 from gateway.errors import InvalidRequest
+from gateway.image_options import check_count, check_extras, requested_size, rewrite_wanted
 from gateway.pipeline import ImagePipeline
 from gateway.render import chat_completion, completion_id, markdown, text_stream
 from gateway.routes.body import read_body
@@ -24,7 +26,7 @@ from gateway.urls import public_base_url
 
 SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 REWRITE_HEADER = "x-imagegate-rewrite"
-OFF = frozenset({"off", "false", "0", "no", "none"})
+MAX_CHAT_IMAGES = 4
 
 
 def last_user_text(messages: list[ChatMessage]) -> str:
@@ -34,11 +36,6 @@ def last_user_text(messages: list[ChatMessage]) -> str:
         if message.role == "user":
             return message.text()
     raise InvalidRequest("messages hold no user message to draw", param="messages")
-
-
-def rewrite_wanted(request: Request[Any, Any, Any], body: ChatCompletionRequest) -> bool:
-    """Off with ``"rewrite": false`` in the body or ``X-Imagegate-Rewrite: off``; ``raw:`` is read with the prompt."""
-    return body.rewrite is not False and request.headers.get(REWRITE_HEADER, "").strip().lower() not in OFF
 
 
 @post("/chat/completions", status_code=200)
@@ -62,8 +59,15 @@ async def create_chat_completion(
         return Response(chat_completion(completion, body.model, reply, side.text))
 
     parsed = pipeline.prepare(body.model, last_user_text(body.messages), param="messages")
+    size = requested_size(body.size, multiple=pipeline.size_multiple(body.model))
+    if size is not None:  # an explicit size field wins over the words
+        parsed = dataclasses.replace(parsed, width=size[0], height=size[1])
+    n = check_count(body.n, most=MAX_CHAT_IMAGES)
+    extras = check_extras(
+        seed=body.seed, steps=body.steps, negative_prompt=body.negative_prompt, guidance=body.guidance
+    )
     base_url = public_base_url(request, settings)
-    rewrite = rewrite_wanted(request, body)
+    rewrite = rewrite_wanted(body.rewrite, request.headers.get(REWRITE_HEADER))
 
     if body.stream:
 
@@ -74,7 +78,9 @@ async def create_chat_completion(
                 thought.append(text)
                 think(text)
 
-            produced = await pipeline.produce(body.model, parsed, rewrite=rewrite, on_reasoning=relay)
+            produced = await pipeline.produce(
+                body.model, parsed, n=n, extras=extras, rewrite=rewrite, on_reasoning=relay
+            )
             if produced.reasoning and not thought:  # from the cache, or a request that shared another's call
                 think(produced.reasoning)
             return markdown(produced, base_url, show_prompt=settings.show_revised_prompt)
@@ -88,6 +94,6 @@ async def create_chat_completion(
         )
         return Stream(events, media_type="text/event-stream", headers=SSE_HEADERS)
 
-    produced = await pipeline.produce(body.model, parsed, rewrite=rewrite)
+    produced = await pipeline.produce(body.model, parsed, n=n, extras=extras, rewrite=rewrite)
     content = markdown(produced, base_url, show_prompt=settings.show_revised_prompt)
     return Response(chat_completion(completion, body.model, content, parsed.text, reasoning=produced.reasoning))

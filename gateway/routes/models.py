@@ -1,4 +1,9 @@
-"""``GET /v1/models`` and ``GET /v1/models/{id}`` in the OpenAI list shape."""
+"""``GET /v1/models`` and ``GET /v1/models/{id}`` in the OpenAI list shape.
+
+Each model is ``owned_by`` the first vendor group that serves it; the detail
+view lists every group that does, the vendor's own id there, and the price per
+image when ``IMAGE_GEN_COST_n`` sets one.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +12,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath
 
 from gateway.router import Router
-from gateway.schemas import ModelCard, ModelList
+from gateway.schemas import ModelCard, ModelDetail, ModelList, ModelRoute
 
 
 def model_card(router: Router, model: str) -> ModelCard:
@@ -21,5 +26,11 @@ async def list_models(router: NamedDependency[Router]) -> ModelList:
 
 
 @get("/models/{model_id:path}")
-async def get_model(router: NamedDependency[Router], model_id: FromPath[str]) -> ModelCard:
-    return model_card(router, model_id.lstrip("/"))
+async def get_model(router: NamedDependency[Router], model_id: FromPath[str]) -> ModelDetail:
+    model = model_id.lstrip("/")
+    card = model_card(router, model)
+    served_by = [
+        ModelRoute(route.group.name, route.group.type, route.vendor_model, route.group.cost_of(model))
+        for route in router.routes_for(model)
+    ]
+    return ModelDetail(id=card.id, created=card.created, owned_by=card.owned_by, served_by=served_by)

@@ -96,6 +96,26 @@ def test_client_keys_and_ratio_table_are_parsed() -> None:
         pytest.param({"PORT": "eighty"}, "PORT", id="port-not-a-number"),
         pytest.param({"ASPECT_RATIOS": "16:9=wide"}, "ASPECT_RATIOS", id="bad-ratio-table"),
         pytest.param({"MEDIA_STORE": "ftp://somewhere"}, "MEDIA_STORE", id="unknown-media-store"),
+        pytest.param({"TRUSTED_PROXIES": "10.0.0.0/8, proxy.local"}, "TRUSTED_PROXIES", id="bad-trusted-proxy"),
+        pytest.param({"MEDIA_MODE": "mirror"}, "MEDIA_MODE", id="unknown-media-mode"),
+        pytest.param({"SIDE_REQUEST_PATTERNS": '["(unclosed"]'}, "SIDE_REQUEST_PATTERNS", id="bad-pattern"),
+        pytest.param({"REWRITE_TIMEOUT": "0"}, "REWRITE_TIMEOUT", id="zero-rewrite-timeout"),
+        pytest.param({"DEFAULT_IMAGE_MODEL": "nope"}, "DEFAULT_IMAGE_MODEL", id="default-model-not-served"),
+        pytest.param(
+            vendor_env(1, "openai", "https://a.example", "flux") | {"IMAGE_GEN_COST_1": "sdxl=0.1"},
+            "IMAGE_GEN_COST_1",
+            id="cost-for-a-model-the-group-lacks",
+        ),
+        pytest.param(
+            vendor_env(1, "openai", "https://a.example", "flux") | {"IMAGE_GEN_COST_1": "-0.5"},
+            "IMAGE_GEN_COST_1",
+            id="negative-cost",
+        ),
+        pytest.param(
+            vendor_env(1, "openai", "https://a.example", "flux") | {"IMAGE_GEN_COST_1": "flux=cheap"},
+            "IMAGE_GEN_COST_1",
+            id="cost-not-a-number",
+        ),
     ],
 )
 def test_bad_configuration_is_one_line_naming_the_variable(env: dict[str, str], names: str) -> None:
@@ -145,3 +165,18 @@ def test_cli_refuses_a_public_bind_without_client_keys(
     monkeypatch.chdir(tmp_path)
     assert cli_main(["serve", "--host", "0.0.0.0"]) == 2
     assert "ALLOW_ANONYMOUS" in capsys.readouterr().err
+
+
+def test_image_costs_are_one_price_or_model_price_pairs() -> None:
+    group = vendor_env(1, "openai", "https://a.example", "flux=bfl/flux-pro, sdxl")
+    flat = make_settings(group | {"IMAGE_GEN_COST_1": "0.02"}).vendor_groups[0]
+    pairs = make_settings(group | {"IMAGE_GEN_COST_1": "bfl/flux-pro=0.04, sdxl = 0.01"}).vendor_groups[0]
+    assert flat.costs == {"flux": 0.02, "sdxl": 0.02}
+    assert pairs.costs == {"flux": 0.04, "sdxl": 0.01}  # vendor ids name the public model too
+    assert make_settings(group).vendor_groups[0].costs == {}
+
+
+def test_trusted_proxies_accept_addresses_networks_and_any() -> None:
+    settings = make_settings({"TRUSTED_PROXIES": "127.0.0.1, 10.0.0.0/8, ::1"})
+    assert [str(net) for net in settings.trusted_proxies] == ["127.0.0.1/32", "10.0.0.0/8", "::1/128"]
+    assert [str(net) for net in make_settings({"TRUSTED_PROXIES": "*"}).trusted_proxies] == ["0.0.0.0/0", "::/0"]

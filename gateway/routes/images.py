@@ -1,0 +1,99 @@
+"""``POST /v1/images/generations``: the OpenAI Images API over the same routing, rewriting and re-hosting as chat.
+
+``openai.OpenAI(base_url=…).images.generate(...)`` works as is; requests written
+for the other image services (``negative_prompt``, ``steps``, ``seed``,
+``guidance``, ``aspect_ratio``, ``style``, ``background``) are understood.
+The headers ``X-Imagegate-Provider`` and ``X-Imagegate-Attempts`` say which
+vendor group served the pictures and how many vendor calls it took.
+"""
+
+from __future__ import annotations
+
+import base64
+import time
+from typing import Any
+
+from litestar import Request, Response, post
+from litestar.di import NamedDependency
+
+from config import Settings
+from gateway.errors import InvalidRequest, NotFound
+from gateway.image_options import (
+    MAX_TEXT,
+    check_count,
+    check_extras,
+    check_response_format,
+    ratio_size,
+    requested_size,
+    rewrite_wanted,
+    styled_prompt,
+)
+from gateway.media import MediaStore
+from gateway.pipeline import ImagePipeline, Picture
+from gateway.prompt import ParsedPrompt
+from gateway.remote_images import RemoteImages
+from gateway.render import image_link
+from gateway.routes.body import read_body
+from gateway.schemas import ImageData, ImageGenerationRequest, ImagesResponse
+from gateway.signing import SignedLink
+from gateway.urls import public_base_url
+
+MAX_IMAGES = 8
+MIN_PROMPT = 3
+REWRITE_HEADER = "x-imagegate-rewrite"
+
+
+@post("/images/generations", status_code=200)
+async def create_images(
+    request: Request[Any, Any, Any],
+    settings: NamedDependency[Settings],
+    pipeline: NamedDependency[ImagePipeline],
+    store: NamedDependency[MediaStore],
+    remote_images: NamedDependency[RemoteImages],
+) -> Response[ImagesResponse]:
+    body = await read_body(request, ImageGenerationRequest)
+    prompt = body.prompt.strip()
+    if len(prompt) < MIN_PROMPT:
+        raise InvalidRequest(f"prompt must be at least {MIN_PROMPT} characters", param="prompt")
+    if len(prompt) > MAX_TEXT:
+        raise InvalidRequest(f"prompt is longer than {MAX_TEXT} characters", param="prompt")
+    model = body.model or settings.default_image_model or pipeline.router.models[0]
+    pipeline.router.routes_for(model)
+    size = requested_size(body.size, multiple=pipeline.size_multiple(model))
+    if size is None:
+        size = ratio_size(body.aspect_ratio, settings.aspect_ratios) if body.aspect_ratio else settings.default_size
+    n = check_count(body.n, most=MAX_IMAGES)
+    response_format = check_response_format(body.response_format)
+    extras = check_extras(
+        seed=body.seed, steps=body.steps, negative_prompt=body.negative_prompt, guidance=body.guidance
+    )
+    parsed = ParsedPrompt(styled_prompt(prompt, body.style, body.background), size[0], size[1])
+    produced = await pipeline.produce(
+        model,
+        parsed,
+        n=n,
+        extras=extras,
+        rewrite=rewrite_wanted(body.rewrite, request.headers.get(REWRITE_HEADER)),
+    )
+    if response_format == "b64_json":
+        data = [
+            ImageData(revised_prompt=produced.prompt, b64_json=await _base64_of(picture, store, remote_images))
+            for picture in produced.images
+        ]
+    else:
+        base_url = public_base_url(request, settings)
+        data = [ImageData(revised_prompt=produced.prompt, url=image_link(base_url, p)) for p in produced.images]
+    headers = {"X-Imagegate-Provider": ",".join(produced.routes), "X-Imagegate-Attempts": str(produced.attempts)}
+    return Response(ImagesResponse(created=int(time.time()), data=data), headers=headers)
+
+
+async def _base64_of(picture: Picture, store: MediaStore, remote_images: RemoteImages) -> str:
+    """The picture's bytes as base64: from the store, or (link mode) downloaded and stored now."""
+    if isinstance(picture, SignedLink):
+        data, _ = await remote_images.open(picture.url, picture.sig)
+    else:
+        found = await store.get(picture.name)
+        if found is None:
+            raise NotFound(f"image '{picture.name}' was evicted from the store before it could be sent")
+        data = found[0]
+    return base64.b64encode(data).decode()
