@@ -7,6 +7,7 @@ gateway's ``/v1/chat/completions`` (which also decodes, stores and links the
 image). Prints requests/s and p50/p99 latency for each, and their ratios.
 
     python bench/overhead.py --requests 400 --concurrency 32 --latency 0.05 --pad-kb 1024
+    python bench/overhead.py --endpoint images --n 4 --size 1024x576
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ async def run(args: argparse.Namespace) -> None:
         with gateway(env, cwd=Path(workdir)) as base:
 
             def direct(client: httpx.AsyncClient, index: int) -> asyncio.Future[httpx.Response]:
-                body = {"model": "pic", "prompt": f"a fox number {index}", "n": 1, "size": args.size}
+                body = {"model": "pic", "prompt": f"a fox number {index}", "n": args.n, "size": args.size}
                 return client.post(
                     f"{vendor}/openai/images/generations",
                     json=body,
@@ -48,10 +49,13 @@ async def run(args: argparse.Namespace) -> None:
                 )
 
             def through_gateway(client: httpx.AsyncClient, index: int) -> asyncio.Future[httpx.Response]:
-                body = {"model": "pic", "messages": [{"role": "user", "content": f"a fox number {index}"}]}
-                return client.post(
-                    f"{base}/v1/chat/completions", json=body, headers={"Authorization": f"Bearer {CLIENT_KEY}"}
-                )
+                headers = {"Authorization": f"Bearer {CLIENT_KEY}"}
+                if args.endpoint == "images":
+                    body = {"model": "pic", "prompt": f"a fox number {index}", "n": args.n, "size": args.size}
+                    return client.post(f"{base}/v1/images/generations", json=body, headers=headers)
+                idea = f"a fox number {index} {args.size}"
+                body = {"model": "pic", "n": args.n, "messages": [{"role": "user", "content": idea}]}
+                return client.post(f"{base}/v1/chat/completions", json=body, headers=headers)
 
             await drive(through_gateway, min(20, args.requests), args.concurrency)  # warm-up
             results = {}
@@ -60,7 +64,8 @@ async def run(args: argparse.Namespace) -> None:
 
     print(
         f"{args.requests} requests, concurrency {args.concurrency}, vendor latency {args.latency * 1000:.0f} ms, "
-        f"image {args.size} + {args.pad_kb} KiB padding, store {args.store}"
+        f"image {args.size} + {args.pad_kb} KiB padding, store {args.store}, "
+        f"gateway endpoint {args.endpoint}, n={args.n} (the gateway fans out n calls; direct asks for n in one)"
     )
     print_comparison(results, subject="gateway", baseline="direct")
 
@@ -73,6 +78,8 @@ def main() -> None:
     parser.add_argument("--size", default="1024x1024")
     parser.add_argument("--pad-kb", type=int, default=0, help="extra KiB per image, for realistic payloads")
     parser.add_argument("--store", choices=["file", "memory://"], default="file")
+    parser.add_argument("--endpoint", choices=["chat", "images"], default="chat")
+    parser.add_argument("--n", type=int, default=1, help="pictures per request")
     asyncio.run(run(parser.parse_args()))
 
 

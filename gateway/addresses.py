@@ -17,7 +17,8 @@ from collections.abc import Iterable
 from typing import Any
 
 import httpcore
-import httpx
+
+from gateway.transport import LeanBackend
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 # NAT64 (RFC 6052) carries an IPv4 address in its last 32 bits.
@@ -115,7 +116,7 @@ class PinnedBackend(httpcore.AsyncNetworkBackend):
 
     def __init__(self, guard: AddressGuard) -> None:
         self._guard = guard
-        self._inner = httpcore.AnyIOBackend()
+        self._inner = LeanBackend()
 
     async def connect_tcp(
         self,
@@ -143,17 +144,3 @@ class PinnedBackend(httpcore.AsyncNetworkBackend):
 
     async def sleep(self, seconds: float) -> None:
         await self._inner.sleep(seconds)
-
-
-class PinnedTransport(httpx.AsyncHTTPTransport):
-    """httpx's own transport (so pytest-httpx still mocks it) over a pool that connects through the guard."""
-
-    def __init__(self, guard: AddressGuard, limits: httpx.Limits) -> None:
-        super().__init__(limits=limits, trust_env=False)
-        self._pool = httpcore.AsyncConnectionPool(
-            ssl_context=httpx.create_ssl_context(trust_env=False),
-            max_connections=limits.max_connections,
-            max_keepalive_connections=limits.max_keepalive_connections,
-            keepalive_expiry=limits.keepalive_expiry,
-            network_backend=PinnedBackend(guard),
-        )

@@ -15,8 +15,9 @@ from dataclasses import dataclass
 import httpx
 import structlog
 
-from gateway.addresses import AddressGuard, AddressRefused, PinnedTransport
+from gateway.addresses import AddressGuard, AddressRefused, PinnedBackend
 from gateway.media import ImageKind, sniff
+from gateway.transport import BackendTransport
 
 MAX_REDIRECTS = 3
 CONNECT_TIMEOUT_SECONDS = 10.0
@@ -46,7 +47,7 @@ def media_client(policy: FetchPolicy) -> httpx.AsyncClient:
     limits = httpx.Limits(max_connections=256, max_keepalive_connections=64)
     guard = AddressGuard(allow_private=policy.allow_private_networks)
     return httpx.AsyncClient(
-        transport=PinnedTransport(guard, limits),
+        transport=BackendTransport(PinnedBackend(guard), limits),
         timeout=httpx.Timeout(READ_TIMEOUT_SECONDS, connect=CONNECT_TIMEOUT_SECONDS),
         trust_env=False,
         headers={"Accept": "image/*", "Accept-Encoding": "identity"},

@@ -27,6 +27,7 @@ from gateway.router import RetryPolicy, Router
 from gateway.side_requests import SideRequests
 from gateway.signing import LinkSigner, load_or_create_secret
 from gateway.streaming import BackgroundWork
+from gateway.transport import BackendTransport, LeanBackend
 
 SHUTDOWN_GRACE_SECONDS = 30.0
 INJECTED = ("router", "pipeline", "store", "remote_images", "background", "side_requests")
@@ -105,7 +106,10 @@ async def lifespan(app: Litestar) -> AsyncIterator[None]:
     timeout = httpx.Timeout(settings.vendor_timeout_seconds, connect=10.0)
     limits = httpx.Limits(max_connections=512, max_keepalive_connections=128)
     async with AsyncExitStack() as stack:
-        client = await stack.enter_async_context(httpx.AsyncClient(timeout=timeout, limits=limits, trust_env=False))
+        transport = BackendTransport(LeanBackend(), limits)
+        client = await stack.enter_async_context(
+            httpx.AsyncClient(transport=transport, timeout=timeout, limits=limits, trust_env=False)
+        )
         media = await stack.enter_async_context(media_client(fetch_policy(settings)))
         resources = build_resources(settings, client, media)
         app.state.resources = resources
