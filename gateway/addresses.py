@@ -107,7 +107,7 @@ class AddressGuard:
         return addresses
 
 
-class PinnedBackend(httpcore.AsyncNetworkBackend):
+class PinnedBackend(LeanBackend):
     """Opens TCP connections only to addresses the guard has checked, resolving each host once.
 
     TLS still verifies the certificate against the host name: httpcore sets the
@@ -115,8 +115,8 @@ class PinnedBackend(httpcore.AsyncNetworkBackend):
     """
 
     def __init__(self, guard: AddressGuard) -> None:
+        super().__init__()
         self._guard = guard
-        self._inner = LeanBackend()
 
     async def connect_tcp(
         self,
@@ -136,11 +136,8 @@ class PinnedBackend(httpcore.AsyncNetworkBackend):
         last_error: Exception | None = None
         for address in addresses:
             try:
-                return await self._inner.connect_tcp(str(address), port, timeout, local_address, socket_options)
+                return await super().connect_tcp(str(address), port, timeout, local_address, socket_options)
             except (httpcore.ConnectError, httpcore.ConnectTimeout) as error:
                 last_error = error
         assert last_error is not None
         raise last_error
-
-    async def sleep(self, seconds: float) -> None:
-        await self._inner.sleep(seconds)

@@ -23,6 +23,7 @@ MAX_SEED = 2**32 - 1
 MAX_GUIDANCE = 50.0
 MAX_TEXT = 32_000
 RESPONSE_FORMATS = ("url", "b64_json")
+REWRITE_HEADER = "x-imagegate-rewrite"
 REWRITE_OFF = frozenset({"off", "false", "0", "no", "none"})
 
 
@@ -104,6 +105,6 @@ def styled_prompt(prompt: str, style: str | None, background: str | None) -> str
     return text
 
 
-def rewrite_wanted(body_flag: bool | None, header: str | None) -> bool:
+def rewrite_wanted(body_flag: bool | None, headers: Mapping[str, str]) -> bool:
     """Rewriting is off for ``"rewrite": false`` in the body or ``X-Imagegate-Rewrite: off``."""
-    return body_flag is not False and (header or "").strip().lower() not in REWRITE_OFF
+    return body_flag is not False and headers.get(REWRITE_HEADER, "").strip().lower() not in REWRITE_OFF

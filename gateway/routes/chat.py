@@ -25,7 +25,6 @@ from gateway.streaming import BackgroundWork, Think, stream_chat
 from gateway.urls import public_base_url
 
 SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
-REWRITE_HEADER = "x-imagegate-rewrite"
 MAX_CHAT_IMAGES = 4
 
 
@@ -67,7 +66,7 @@ async def create_chat_completion(
         seed=body.seed, steps=body.steps, negative_prompt=body.negative_prompt, guidance=body.guidance
     )
     base_url = public_base_url(request, settings)
-    rewrite = rewrite_wanted(body.rewrite, request.headers.get(REWRITE_HEADER))
+    rewrite = rewrite_wanted(body.rewrite, request.headers)
 
     if body.stream:
 

@@ -40,7 +40,6 @@ from gateway.urls import public_base_url
 
 MAX_IMAGES = 8
 MIN_PROMPT = 3
-REWRITE_HEADER = "x-imagegate-rewrite"
 
 
 @post("/images/generations", status_code=200)
@@ -73,7 +72,7 @@ async def create_images(
         parsed,
         n=n,
         extras=extras,
-        rewrite=rewrite_wanted(body.rewrite, request.headers.get(REWRITE_HEADER)),
+        rewrite=rewrite_wanted(body.rewrite, request.headers),
     )
     if response_format == "b64_json":
         data = [
