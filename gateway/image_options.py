@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
+from typing import Protocol
 
 from gateway.errors import InvalidRequest
 from gateway.prompt import MAX_SIDE, MIN_SIDE, Size, size_for_ratio
@@ -75,7 +76,17 @@ def check_count(n: int, *, most: int) -> int:
     return n
 
 
-def check_extras(*, seed: int | None, steps: int | None, negative_prompt: str | None, guidance: float | None) -> Extras:
+class ExtraFields(Protocol):
+    """A request body carrying the extras (the images API's and the chat shortcuts' share the names)."""
+
+    seed: int | None
+    steps: int | None
+    negative_prompt: str | None
+    guidance: float | None
+
+
+def check_extras(body: ExtraFields) -> Extras:
+    seed, steps, negative_prompt, guidance = body.seed, body.steps, body.negative_prompt, body.guidance
     if seed is not None and not 0 <= seed <= MAX_SEED:
         raise InvalidRequest(f"seed must be 0 to {MAX_SEED}", param="seed")
     if steps is not None and not 1 <= steps <= MAX_STEPS:

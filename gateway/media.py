@@ -73,10 +73,12 @@ def name_image(data: bytes, kind: ImageKind) -> StoredImage:
     return StoredImage(hashlib.sha256(data).hexdigest()[:32], kind, len(data))
 
 
-def stored_image(name: str, size: int) -> StoredImage | None:
-    """The image a served name stands for, or None when the name is not one we hand out."""
+def found(name: str, data: bytes | None) -> tuple[bytes, StoredImage] | None:
+    """What a store's ``get`` answers: the bytes and the image a served name stands for, if both exist."""
     match = NAME.match(name)
-    return StoredImage(match["id"], KINDS_BY_EXT[match["ext"]], size) if match else None
+    if data is None or match is None:
+        return None
+    return data, StoredImage(match["id"], KINDS_BY_EXT[match["ext"]], len(data))
 
 
 def link_key(url: str) -> str:
@@ -118,9 +120,7 @@ class MemoryStore:
         return image
 
     async def get(self, name: str) -> tuple[bytes, StoredImage] | None:
-        data = self._images.get(name)
-        image = stored_image(name, len(data)) if data is not None else None
-        return (data, image) if data is not None and image is not None else None
+        return found(name, self._images.get(name))
 
     async def remember_link(self, key: str, name: str) -> None:
         self._links[key] = name
@@ -181,8 +181,7 @@ class FileStore:
             self._used(name, self._path(name), data)
         else:
             data = await anyio.to_thread.run_sync(self._read, name)
-        image = stored_image(name, len(data)) if data is not None else None
-        return (data, image) if data is not None and image is not None else None
+        return found(name, data)
 
     async def remember_link(self, key: str, name: str) -> None:
         await anyio.to_thread.run_sync(atomic_write, self._link_path(key), name.encode())

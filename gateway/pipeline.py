@@ -35,21 +35,17 @@ log = structlog.get_logger("gateway.pipeline")
 
 @dataclass(frozen=True, slots=True)
 class Produced:
-    """What a request produced: the stored images and the prompt and size that made them."""
+    """What a request produced: the stored images, the prompt that made them, and who made them."""
 
     images: list[Picture]
     prompt: str
     """The prompt the vendor was sent: rewritten, or the user's own."""
-    width: int
-    height: int
     routes: list[str]
     """The routes that delivered, in order, without repeats."""
     attempts: int
     """Vendor calls it took to make the pictures delivered, retries included."""
     reasoning: str = ""
     """The rewriting LLM's thinking, in reasoning mode."""
-    failed: int = 0
-    """Pictures that could not be made (when ``n`` > 1 and some failed for good)."""
 
 
 class ImagePipeline:
@@ -115,12 +111,9 @@ class ImagePipeline:
         return Produced(
             images=[picture for pictures, _, _ in made for picture in pictures],
             prompt=rewritten.prompt,
-            width=parsed.width,
-            height=parsed.height,
             routes=list(dict.fromkeys(route for _, route, _ in made)),
             attempts=sum(attempts for _, _, attempts in made),
             reasoning=rewritten.reasoning,
-            failed=n - len(made),
         )
 
     async def _fan_out(self, model: str, jobs: list[ImageJob]) -> list[tuple[list[Picture], str, int]]:

@@ -108,7 +108,7 @@ async def lifespan(app: Litestar) -> AsyncIterator[None]:
     async with AsyncExitStack() as stack:
         transport = BackendTransport(LeanBackend(), limits)
         client = await stack.enter_async_context(
-            httpx.AsyncClient(transport=transport, timeout=timeout, limits=limits, trust_env=False)
+            httpx.AsyncClient(transport=transport, timeout=timeout, trust_env=False)
         )
         media = await stack.enter_async_context(media_client(fetch_policy(settings)))
         resources = build_resources(settings, client, media)

@@ -142,7 +142,6 @@ class SideRequests:
 
     async def answer(self, side: SideRequest, messages: Sequence[ChatMessage]) -> str:
         """The reply text: the LLM's when it has the asked shape, else one built here from the last idea."""
-        idea = self.last_idea(side, messages)
         log.info("side_request.answered", source=side.source, kind=side.kind, shape=side.shape)
         if self._rewriter is not None:
             asked = [{"role": message.role, "content": message.text()} for message in messages]
@@ -151,7 +150,7 @@ class SideRequests:
             if usable is not None:
                 return usable
             log.info("side_request.llm_unusable", kind=side.kind)
-        return local_answer(side, idea)
+        return local_answer(side, self.last_idea(side, messages))
 
     def last_idea(self, side: SideRequest, messages: Sequence[ChatMessage]) -> str:
         """The last picture idea: from the history the side request quotes, else the last other user message."""

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 import httpx
 import structlog
@@ -26,12 +26,13 @@ from gateway.keys import CooldownPolicy, Key
 from gateway.rewrite import llm
 from gateway.rewrite.instructions import Mode, conversation
 from gateway.rewrite.reply import Rewrite, ThinkSplitter, UnusableReply, parse_reply
-from gateway.router import RetryPolicy, Route, Router
+from gateway.router import Attempt, RetryPolicy, Route, Router
 from gateway.singleflight import SingleFlight
 from providers import MalformedReply
 
 log = structlog.get_logger("gateway.rewrite")
 
+T = TypeVar("T")
 Listener = Callable[[str], None]
 FAST_MAX_TOKENS = 300
 TEMPERATURE = 0.7
@@ -69,14 +70,10 @@ class PromptRewriter:
             log.info("rewrite.cache_hit", mode=self.mode)
             return cached
         started = time.perf_counter()
-        try:
-            async with asyncio.timeout(self._timeout):
-                result = await self._flights.run(key, lambda: self._ask(idea, on_reasoning))
-        except TimeoutError:
-            log.warning("rewrite.failed", reason="timeout", seconds=self._timeout)
-            return Rewrite(idea)
-        except ApiError as error:
-            log.warning("rewrite.failed", reason=error.specific_code or error.code, message=error.message)
+        result = await self._bounded(
+            "rewrite.failed", lambda: self._flights.run(key, lambda: self._ask(idea, on_reasoning))
+        )
+        if result is None:
             return Rewrite(idea)
         if self._cache is not None:
             self._cache[key] = result
@@ -91,16 +88,22 @@ class PromptRewriter:
             reply = await llm.complete(self._router.client, self._url, key=key.value, payload=payload)
             return reply.content
 
+        return await self._bounded("rewrite.ask_failed", lambda: self._run(attempt))
+
+    async def _bounded(self, failure_event: str, call: Callable[[], Awaitable[T]]) -> T | None:
+        """``call()`` within REWRITE_TIMEOUT; None (and a log line) when it fails or runs out of time."""
         try:
             async with asyncio.timeout(self._timeout):
-                delivered = await self._router.run(self._router.routes_for(self.model), attempt)
+                return await call()
         except TimeoutError:
-            log.warning("rewrite.ask_failed", reason="timeout", seconds=self._timeout)
-            return None
+            log.warning(failure_event, reason="timeout", seconds=self._timeout)
         except ApiError as error:
-            log.warning("rewrite.ask_failed", reason=error.specific_code or error.code, message=error.message)
-            return None
-        return delivered.value
+            log.warning(failure_event, reason=error.specific_code or error.code, message=error.message)
+        return None
+
+    async def _run(self, attempt: Attempt[T]) -> T:
+        """``attempt`` through the LLM's keys under the failover rules."""
+        return (await self._router.run(self._router.routes_for(self.model), attempt)).value
 
     async def _ask(self, idea: str, on_reasoning: Listener | None) -> Rewrite:
         payload: dict[str, Any] = {"model": self.model, "messages": conversation(self.mode, idea)}
@@ -114,8 +117,7 @@ class PromptRewriter:
                 return _usable(reply.content, reply.reasoning)
             return await self._streamed(body, key, on_reasoning)
 
-        delivered = await self._router.run(self._router.routes_for(self.model), attempt)
-        return delivered.value
+        return await self._run(attempt)
 
     async def _streamed(self, payload: dict[str, Any], key: Key, on_reasoning: Listener) -> Rewrite:
         """One streamed attempt: thinking is passed on as it arrives, the answer is kept until the end."""

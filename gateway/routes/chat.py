@@ -62,9 +62,7 @@ async def create_chat_completion(
     if size is not None:  # an explicit size field wins over the words
         parsed = dataclasses.replace(parsed, width=size[0], height=size[1])
     n = check_count(body.n, most=MAX_CHAT_IMAGES)
-    extras = check_extras(
-        seed=body.seed, steps=body.steps, negative_prompt=body.negative_prompt, guidance=body.guidance
-    )
+    extras = check_extras(body)
     base_url = public_base_url(request, settings)
     rewrite = rewrite_wanted(body.rewrite, request.headers)
 

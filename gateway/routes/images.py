@@ -57,15 +57,12 @@ async def create_images(
     if len(prompt) > MAX_TEXT:
         raise InvalidRequest(f"prompt is longer than {MAX_TEXT} characters", param="prompt")
     model = body.model or settings.default_image_model or pipeline.router.models[0]
-    pipeline.router.routes_for(model)
     size = requested_size(body.size, multiple=pipeline.size_multiple(model))
     if size is None:
         size = ratio_size(body.aspect_ratio, settings.aspect_ratios) if body.aspect_ratio else settings.default_size
     n = check_count(body.n, most=MAX_IMAGES)
     response_format = check_response_format(body.response_format)
-    extras = check_extras(
-        seed=body.seed, steps=body.steps, negative_prompt=body.negative_prompt, guidance=body.guidance
-    )
+    extras = check_extras(body)
     parsed = ParsedPrompt(styled_prompt(prompt, body.style, body.background), size[0], size[1])
     produced = await pipeline.produce(
         model,
