@@ -138,6 +138,19 @@ class Settings(BaseSettings):
     """A rejected (401/403) key is re-probed after this long."""
     route_unhealthy_seconds: float = Field(default=10.0, ge=0)
     stream_keepalive_seconds: float = Field(default=5.0, gt=0)
+    vendor_max_connections: int = Field(default=2048, ge=1)
+    """Requests in flight to one vendor host (and to one image host) at once; more wait in a queue."""
+    vendor_max_queued: int = Field(default=8192, ge=0)
+    """Requests that may wait for a vendor host's connection; past that the route is skipped (503 if none is left)."""
+
+    max_connections: int = Field(default=16384, ge=1)
+    """Client connections served at once; past that new requests get a 503 at once (raise the open-file limit)."""
+    header_timeout_seconds: float = Field(default=10.0, gt=0)
+    """A client must send a request's whole header within this long (slow-header clients are cut off)."""
+    keepalive_timeout_seconds: float = Field(default=5.0, gt=0)
+    """An idle keep-alive client connection is closed after this long."""
+    shutdown_grace_seconds: float = Field(default=5.0, ge=0)
+    """On SIGTERM: how long requests in flight and generations whose client left may still finish."""
 
     log_format: Literal["auto", "json", "console"] = "auto"
     log_level: Literal["debug", "info", "warning", "error"] = "info"

@@ -13,12 +13,8 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import socket
-from collections.abc import Iterable
-from typing import Any
 
-import httpcore
-
-from gateway.transport import LeanBackend
+from aiohttp.abc import AbstractResolver, ResolveResult
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 # NAT64 (RFC 6052) carries an IPv4 address in its last 32 bits.
@@ -107,37 +103,30 @@ class AddressGuard:
         return addresses
 
 
-class PinnedBackend(LeanBackend):
-    """Opens TCP connections only to addresses the guard has checked, resolving each host once.
+class GuardedResolver(AbstractResolver):
+    """aiohttp's resolver for image downloads: each host resolved once, every address checked, only those used.
 
-    TLS still verifies the certificate against the host name: httpcore sets the
-    SNI from the request's origin, not from the address connected to.
+    TLS still verifies the certificate against the host name: aiohttp sets
+    the SNI from the URL, not from the address connected to.
     """
 
     def __init__(self, guard: AddressGuard) -> None:
-        super().__init__()
         self._guard = guard
 
-    async def connect_tcp(
-        self,
-        host: str,
-        port: int,
-        timeout: float | None = None,  # noqa: ASYNC109 (httpcore's interface)
-        local_address: str | None = None,
-        socket_options: Iterable[Any] | None = None,
-    ) -> httpcore.AsyncNetworkStream:
-        try:
-            async with asyncio.timeout(timeout):
-                addresses = await self._guard.resolve(host, port)
-        except TimeoutError:
-            raise httpcore.ConnectTimeout(f"resolving {host} timed out") from None
-        except socket.gaierror as error:
-            raise httpcore.ConnectError(f"{host} could not be resolved: {error.strerror}") from None
-        last_error: Exception | None = None
-        for address in addresses:
-            try:
-                return await super().connect_tcp(str(address), port, timeout, local_address, socket_options)
-            except (httpcore.ConnectError, httpcore.ConnectTimeout) as error:
-                last_error = error
-        assert last_error is not None
-        raise last_error
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[ResolveResult]:
+        return [
+            ResolveResult(
+                hostname=host,
+                host=str(address),
+                port=port,
+                family=socket.AF_INET6 if address.version == 6 else socket.AF_INET,
+                proto=0,
+                flags=socket.AI_NUMERICHOST,
+            )
+            for address in await self._guard.resolve(host, port)
+        ]
+
+    async def close(self) -> None:
+        return None

@@ -11,7 +11,7 @@ Every failure leaves the gateway as ``{"error": {"message", "type", "param", "co
     │   └── ModelNotFound         404 model_not_found (lists the available models)
     ├── MethodNotAllowed          405 method_not_allowed
     ├── UpstreamFailed            502 every route failed; the last vendor error, summarised
-    └── NoCapacity                503 every key is cooling down; Retry-After says when to come back
+    └── NoCapacity                503 every key is cooling down, or every vendor's queue is full; Retry-After
 
 Vendor bodies go to the log, never into these messages.
 """
@@ -103,8 +103,8 @@ class NoCapacity(ApiError):
     error_type = "upstream_error"
     code = "keys_cooling_down"
 
-    def __init__(self, message: str, *, retry_after: float) -> None:
-        super().__init__(message, headers={"Retry-After": str(max(1, round(retry_after)))})
+    def __init__(self, message: str, *, retry_after: float, code: str | None = None) -> None:
+        super().__init__(message, headers={"Retry-After": str(max(1, round(retry_after)))}, code=code)
         self.retry_after = retry_after
 
 

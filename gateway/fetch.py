@@ -15,9 +15,10 @@ from dataclasses import dataclass
 import httpx
 import structlog
 
-from gateway.addresses import AddressGuard, AddressRefused, PinnedBackend
+from gateway.addresses import AddressGuard, AddressRefused
 from gateway.media import ImageKind, sniff
-from gateway.transport import BackendTransport
+from gateway.transport import pooled_client
+from providers.http import OriginBusy
 
 MAX_REDIRECTS = 3
 CONNECT_TIMEOUT_SECONDS = 10.0
@@ -40,16 +41,19 @@ class FetchPolicy:
     max_bytes: int
     deadline: float
     allow_private_networks: bool = False
+    max_connections: int = 256
+    """Downloads in flight from one image host at once."""
+    max_queued: int = 1024
+    """Downloads that may wait for one image host; past that the download is refused as ``busy``."""
 
 
 def media_client(policy: FetchPolicy) -> httpx.AsyncClient:
     """The HTTP client for image downloads: its connections only reach addresses the policy allows."""
-    limits = httpx.Limits(max_connections=256, max_keepalive_connections=64)
-    guard = AddressGuard(allow_private=policy.allow_private_networks)
-    return httpx.AsyncClient(
-        transport=BackendTransport(PinnedBackend(guard), limits),
+    return pooled_client(
+        max_active=policy.max_connections,
+        max_waiting=policy.max_queued,
         timeout=httpx.Timeout(READ_TIMEOUT_SECONDS, connect=CONNECT_TIMEOUT_SECONDS),
-        trust_env=False,
+        guard=AddressGuard(allow_private=policy.allow_private_networks),
         headers={"Accept": "image/*", "Accept-Encoding": "identity"},
     )
 
@@ -80,6 +84,10 @@ class ImageFetcher:
             raise FetchRefused("forbidden_address", f"refused to connect: {refused}") from None
         except httpx.InvalidURL as error:
             raise FetchRefused("bad_url", f"the image link is not a valid URL ({error})") from None
+        except httpx.DecodingError as error:
+            raise FetchRefused("bad_encoding", f"the image could not be decoded ({error})") from None
+        except OriginBusy:
+            raise FetchRefused("busy", "too many downloads are already waiting for this image host") from None
         except httpx.HTTPError as error:
             raise FetchRefused("unreachable", f"the image could not be downloaded ({type(error).__name__})") from None
         kind = sniff(data)

@@ -18,7 +18,7 @@ import structlog
 from config import Settings
 from gateway.errors import ApiError, InvalidRequest, UpstreamFailed
 from gateway.fetch import FetchRefused, ImageFetcher
-from gateway.image_options import Extras
+from gateway.image_options import MAX_TEXT, Extras
 from gateway.media import MediaStore, StoredImage, sniff
 from gateway.prompt import ParsedPrompt, parse_prompt
 from gateway.rewrite import PromptRewriter, Rewrite
@@ -68,6 +68,8 @@ class ImagePipeline:
     def prepare(self, model: str, idea: str, *, param: str = "prompt") -> ParsedPrompt:
         """Check the model and read the size out of the idea, before any vendor is called."""
         self.router.routes_for(model)
+        if len(idea) > MAX_TEXT:
+            raise InvalidRequest(f"the prompt is longer than {MAX_TEXT} characters", param=param)
         parsed = parse_prompt(idea, self._settings.aspect_ratios, self._settings.default_size)
         if not parsed.text:
             raise InvalidRequest("the prompt is empty: describe the picture you want", param=param)

@@ -5,6 +5,12 @@ sizes ``1280x720``; a bare ratio ``16:9`` / ``16：9``. A bare ratio mid-sentenc
 is taken only when it is in the ratio table and does not read as a clock time
 ("meet at 10:30 by the pier"); one outside the table must stand apart (at the
 start or end, or in brackets). Only the recognised text is removed.
+
+Every pattern here runs on user text of up to 32,000 characters on the event
+loop, so each is written to take time linear in the text: no two unbounded
+repeats that can trade characters, no search that restarts inside a run it
+already scanned, and the look-around near a candidate ratio is a walk over
+its neighbours, not a search of everything before it.
 """
 
 from __future__ import annotations
@@ -18,16 +24,20 @@ Size = tuple[int, int]
 
 COLON = r"\s?[:：]\s?"
 DIRECTIVE = re.compile(
-    r"(?:--ar|--aspect(?:-ratio)?|\baspect[\s_-]?ratio)\s*[:=]?\s*(\d{1,3})\s?(?:[:：x×/])\s?(\d{1,3})\b",
+    r"(?:--ar|--aspect(?:-ratio)?|\baspect[\s_-]?ratio)\s*(?:[:=]\s*)?(\d{1,3})\s?(?:[:：x×/])\s?(\d{1,3})\b",
     re.IGNORECASE,
 )
 EXPLICIT_SIZE = re.compile(r"(?<![\d.:])(\d{2,4})\s?[x×*]\s?(\d{2,4})(?![\d.:])(?:\s?px\b)?", re.IGNORECASE)
 BARE_RATIO = re.compile(rf"(?<![\d.:：])(\d{{1,2}}){COLON}(\d{{1,2}})(?![\d.:：])")
-CLOCK_AFTER = re.compile(r"^\s*(?:a\.?m\.?|p\.?m\.?|o'?clock|h\b|hrs?\b|uhr\b)", re.IGNORECASE)
-CLOCK_BEFORE = re.compile(
-    r"\b(?:at|by|until|till|til|from|around|before|after|since|to|between|and)\s*$", re.IGNORECASE
+CLOCK_AFTER = re.compile(r"(?:a\.?m\.?|p\.?m\.?|o'?clock|h\b|hrs?\b|uhr\b)", re.IGNORECASE)
+CLOCK_WORDS = frozenset(
+    {"at", "by", "until", "till", "til", "from", "around", "before", "after", "since", "to", "between", "and"}
 )
-ENCLOSED = re.compile(r"[(\[{]\s*$")
+OPENERS, CLOSERS = "([{", ")]}"
+# The look-behind makes a run of white space a candidate only where it starts: linear, not quadratic, in the run.
+SPACE_BEFORE_PUNCTUATION = re.compile(r"(?<!\s)\s+(?=[,;.!?])")
+DANGLING_SEPARATOR = re.compile(r"[,;]\s*(?=[,;]|$)")
+SPACE_RUN = re.compile(r"[ \t]{2,}")
 # Ratios people write besides the table's; a clock-like one outside this set ("10:30") is read as a time.
 COMMON_RATIOS = frozenset({"4:3", "3:4", "16:10", "10:16", "21:9", "9:21", "2:3", "3:2", "5:4", "4:5", "2:1", "1:2"})
 
@@ -102,13 +112,16 @@ def _explicit_size(text: str, ratios: Mapping[str, Size]) -> Found | None:
 
 
 def _bare_ratio(text: str, ratios: Mapping[str, Size]) -> Found | None:
+    lead = len(text) - len(text.lstrip(" ,;([{"))
+    tail = len(text.rstrip(" ,;.!)]}"))
     for match in BARE_RATIO.finditer(text):
         w, h = int(match.group(1)), int(match.group(2))
         known = f"{w}:{h}" in ratios or f"{w}:{h}" in COMMON_RATIOS
         if not _plausible_ratio(w, h) or _reads_as_clock(text, match, known):
             continue
-        if known or _stands_apart(text, *match.span()):
-            return _with_brackets(text, *match.span()), size_for_ratio(w, h, ratios), f"{w}:{h}"
+        start, end = match.span()
+        if known or start <= lead or end >= tail or _enclosed(text, start, end):
+            return _with_brackets(text, start, end), size_for_ratio(w, h, ratios), f"{w}:{h}"
     return None
 
 
@@ -118,25 +131,47 @@ def _plausible_ratio(w: int, h: int) -> bool:
 
 def _reads_as_clock(text: str, match: re.Match[str], known_ratio: bool) -> bool:
     minutes = match.group(2)
-    if CLOCK_AFTER.match(text[match.end() :]) or CLOCK_BEFORE.search(text[: match.start()]):
+    if CLOCK_AFTER.match(text, _skip_space(text, match.end())) or _word_before(text, match.start()) in CLOCK_WORDS:
         return True
     clock_like = len(minutes) == 2 and int(match.group(1)) <= 23 and int(minutes) <= 59
     return clock_like and (minutes.startswith("0") or not known_ratio)
 
 
-def _stands_apart(text: str, start: int, end: int) -> bool:
-    before, after = text[:start], text[end:]
-    at_start = not before.strip(" ,;([{")
-    at_end = not after.strip(" ,;.!)]}")
-    return at_start or at_end or (ENCLOSED.search(before) is not None and after.lstrip().startswith((")", "]", "}")))
+def _skip_space(text: str, index: int) -> int:
+    """The first index at or after ``index`` that is not white space."""
+    while index < len(text) and text[index].isspace():
+        index += 1
+    return index
+
+
+def _skip_space_back(text: str, index: int) -> int:
+    """The index just after the last character before ``index`` that is not white space."""
+    while index > 0 and text[index - 1].isspace():
+        index -= 1
+    return index
+
+
+def _word_before(text: str, index: int) -> str:
+    """The word that ends just before ``index`` (white space between allowed), lower-cased."""
+    end = _skip_space_back(text, index)
+    start = end
+    while start > 0 and text[start - 1].isalpha() and end - start <= len("between"):
+        start -= 1
+    if start > 0 and text[start - 1].isalnum():
+        return ""
+    return text[start:end].lower()
+
+
+def _enclosed(text: str, start: int, end: int) -> bool:
+    """True when only white space separates the span from an opening and a closing bracket: ``( 16:9 )``."""
+    left, right = _skip_space_back(text, start), _skip_space(text, end)
+    return left > 0 and text[left - 1] in OPENERS and right < len(text) and text[right] in CLOSERS
 
 
 def _with_brackets(text: str, start: int, end: int) -> tuple[int, int]:
     """Widen a span to the brackets that hold only it: ``(16:9)``."""
-    left = len(text[:start].rstrip())
-    right = end + (len(text[end:]) - len(text[end:].lstrip()))
-    if left > 0 and right < len(text) and text[left - 1] in "([{" and text[right] in ")]}":
-        return left - 1, right + 1
+    if _enclosed(text, start, end):
+        return _skip_space_back(text, start) - 1, _skip_space(text, end) + 1
     return start, end
 
 
@@ -145,9 +180,9 @@ def _remove(text: str, start: int, end: int) -> str:
 
 
 def _tidy(text: str) -> str:
-    text = re.sub(r"\s+([,;.!?])", r"\1", text)
-    text = re.sub(r"([,;])\s*(?=[,;]|$)", "", text)
-    text = re.sub(r"[ \t]{2,}", " ", text)
+    text = SPACE_BEFORE_PUNCTUATION.sub("", text)
+    text = DANGLING_SEPARATOR.sub("", text)
+    text = SPACE_RUN.sub(" ", text)
     return text.strip().strip(",;").strip()
 
 

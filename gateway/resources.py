@@ -27,9 +27,8 @@ from gateway.router import RetryPolicy, Router
 from gateway.side_requests import SideRequests
 from gateway.signing import LinkSigner, load_or_create_secret
 from gateway.streaming import BackgroundWork
-from gateway.transport import BackendTransport, LeanBackend
+from gateway.transport import pooled_client
 
-SHUTDOWN_GRACE_SECONDS = 30.0
 INJECTED = ("router", "pipeline", "store", "remote_images", "background", "side_requests")
 """The resources handlers may ask for by name."""
 
@@ -49,6 +48,18 @@ def fetch_policy(settings: Settings) -> FetchPolicy:
         max_bytes=settings.media_max_bytes,
         deadline=settings.media_fetch_timeout_seconds,
         allow_private_networks=settings.media_allow_private_networks,
+        max_connections=settings.vendor_max_connections,
+        max_queued=settings.vendor_max_queued,
+    )
+
+
+def vendor_client(settings: Settings) -> httpx.AsyncClient:
+    """The client for vendor and LLM APIs: operator-configured hosts, so no address policy, but bounded queues."""
+    return pooled_client(
+        max_active=settings.vendor_max_connections,
+        max_waiting=settings.vendor_max_queued,
+        timeout=httpx.Timeout(settings.vendor_timeout_seconds, connect=10.0),
+        headers={"Accept-Encoding": "gzip, deflate"},
     )
 
 
@@ -103,20 +114,15 @@ def build_resources(settings: Settings, client: httpx.AsyncClient, media: httpx.
 @asynccontextmanager
 async def lifespan(app: Litestar) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
-    timeout = httpx.Timeout(settings.vendor_timeout_seconds, connect=10.0)
-    limits = httpx.Limits(max_connections=512, max_keepalive_connections=128)
     async with AsyncExitStack() as stack:
-        transport = BackendTransport(LeanBackend(), limits)
-        client = await stack.enter_async_context(
-            httpx.AsyncClient(transport=transport, timeout=timeout, trust_env=False)
-        )
+        client = await stack.enter_async_context(vendor_client(settings))
         media = await stack.enter_async_context(media_client(fetch_policy(settings)))
         resources = build_resources(settings, client, media)
         app.state.resources = resources
         try:
             yield
         finally:
-            await resources.background.drain(SHUTDOWN_GRACE_SECONDS)
+            await resources.background.drain(settings.shutdown_grace_seconds)
 
 
 def provide_settings(state: State) -> Settings:

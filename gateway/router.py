@@ -31,7 +31,16 @@ from tenacity import (
 from config import VendorGroup
 from gateway.errors import ModelNotFound, NoCapacity, UpstreamFailed, VendorRejected
 from gateway.keys import Clock, CooldownPolicy, Key, KeyPool
-from providers import PROVIDERS, ImageJob, ImageResult, NextStep, Provider, ProviderError, VendorUnavailable
+from providers import (
+    PROVIDERS,
+    ImageJob,
+    ImageResult,
+    MalformedReply,
+    NextStep,
+    Provider,
+    ProviderError,
+    VendorUnavailable,
+)
 
 log = structlog.get_logger("gateway.router")
 
@@ -93,6 +102,8 @@ class _Walk:
     attempts: int = 0
     last_error: ProviderError | None = None
     vendor_failed: bool = False
+    busy: bool = False
+    """Some route was skipped because our own queue for its vendor was full."""
 
 
 class Router:
@@ -181,6 +192,9 @@ class Router:
                         walk.vendor_failed = True
                         route.unhealthy_until = self._clock() + self._policy.route_unhealthy
                         break
+                    if error.next_step is NextStep.SKIP_ROUTE:
+                        walk.busy = True
+                        break
                     continue
                 route.pool.report_success(key)
                 route.unhealthy_until = 0.0
@@ -197,6 +211,11 @@ class Router:
                 return await attempt(route, key)
         except TimeoutError:
             raise VendorUnavailable(f"the vendor did not answer within {budget:.0f} s") from None
+        except ProviderError:
+            raise
+        except Exception as error:  # an adapter tripped over a reply it did not expect: that vendor's fault
+            log.warning("vendor.adapter_failed", route=route.name, error=type(error).__name__, exc_info=error)
+            raise MalformedReply("the vendor's reply could not be read", detail=type(error).__name__) from error
 
     def _record_failure(self, route: Route, key: Key, error: ProviderError, walk: _Walk) -> None:
         route.pool.report_failure(key, error.key_verdict, error.retry_after)
@@ -215,6 +234,9 @@ class Router:
         """503 with Retry-After when keys are only cooling; else 502 naming the last vendor failure."""
         structlog.contextvars.bind_contextvars(attempts=walk.attempts)
         waits = [wait for route in routes if (wait := route.pool.seconds_until_available()) is not None]
+        if not walk.vendor_failed and walk.busy:
+            message = "every vendor for this model has a full queue of requests; retry later"
+            return NoCapacity(message, retry_after=1.0, code="vendor_queue_full")
         if not walk.vendor_failed and waits:
             return NoCapacity(
                 "every key for this model is rate-limited or out of quota; retry later",

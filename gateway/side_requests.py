@@ -30,8 +30,9 @@ log = structlog.get_logger("gateway.side_requests")
 Kind = Literal["title", "tags", "follow_ups", "queries", "autocomplete", "image_prompt", "summary", "emoji", "value"]
 Shape = Literal["json", "text"]
 
-OPEN_WEBUI_TASK = re.compile(r"^\s*#{2,3}\s*Task\s*:", re.MULTILINE)
-JSON_KEY = re.compile(r"""(?:JSON format|json)\s*:?\s*`?\s*\{\s*["'](?P<key>[A-Za-z_]+)["']""", re.IGNORECASE)
+# Written to run in time linear in the message: no two repeats side by side that could trade white space.
+OPEN_WEBUI_TASK = re.compile(r"^[ \t]*#{2,3}[ \t]*Task[ \t]*:", re.MULTILINE)
+JSON_KEY = re.compile(r"""(?:JSON format|json)\s*(?::\s*)?(?:`\s*)?\{\s*["'](?P<key>[A-Za-z_]+)["']""", re.IGNORECASE)
 OPEN_WEBUI_KINDS: dict[str, Kind] = {
     "title": "title",
     "tags": "tags",
@@ -82,11 +83,11 @@ DEFAULT_MARKERS: tuple[Marker, ...] = (
     ),
 )
 
-HISTORY_USER_LINE = re.compile(r"^\s*(?:USER|user|Human|human)\s*:\s*(?P<text>.+)$", re.MULTILINE)
-HISTORY_USER_TAG = re.compile(r"<user>\s*(?P<text>.*?)\s*</user>", re.DOTALL | re.IGNORECASE)
-MARKDOWN_IMAGE = re.compile(r"!\[[^\]]*\]\([^)]*\)")
-THINK = re.compile(r"<think>.*?</think>", re.DOTALL)
-FENCE = re.compile(r"^```(?:json)?\s*|\s*```$")
+HISTORY_USER_LINE = re.compile(r"^[ \t]*(?:USER|user|Human|human)[ \t]*:[ \t]*(?P<text>.+)$", re.MULTILINE)
+MARKDOWN_IMAGE = re.compile(r"!\[[^\][]*\]\([^)(]*\)")
+FENCE = re.compile(r"^```(?:json)?\s*|(?<!\s)\s*```$")
+SCANNED_CHARS = 32_000
+"""How much of a message is read: the UIs' markers come first, and the history they quote is read from its end."""
 TITLE_WORDS = 5
 TRAILING_WORDS = frozenset(
     {"a", "an", "the", "in", "on", "at", "of", "with", "and", "by", "for", "to", "under", "over"}
@@ -126,13 +127,13 @@ class SideRequests:
         """The side request these messages are, or None for a picture idea."""
         if not self._enabled or not messages:
             return None
-        last = messages[-1].text()
+        last = messages[-1].text()[:SCANNED_CHARS]
         if OPEN_WEBUI_TASK.search(last):
             key = JSON_KEY.search(last)
             json_key = key["key"] if key else "title"
             kind = OPEN_WEBUI_KINDS.get(json_key, "value")
             return SideRequest("open-webui", kind, "json", last, json_key)
-        system = "\n".join(message.text() for message in messages if message.role == "system")
+        system = "\n".join(message.text() for message in messages if message.role == "system")[:SCANNED_CHARS]
         for marker in self._markers:
             text = last if marker.where == "last" else system
             if text and marker.pattern.search(text):
@@ -154,9 +155,7 @@ class SideRequests:
 
     def last_idea(self, side: SideRequest, messages: Sequence[ChatMessage]) -> str:
         """The last picture idea: from the history the side request quotes, else the last other user message."""
-        quoted = [m["text"] for m in HISTORY_USER_LINE.finditer(side.text)] + [
-            m["text"] for m in HISTORY_USER_TAG.finditer(side.text)
-        ]
+        quoted = [m["text"] for m in HISTORY_USER_LINE.finditer(side.text)] + between(side.text, "<user>", "</user>")
         earlier = [m.text() for m in messages if m.role == "user" and m.text() != side.text]
         for candidate in reversed(quoted or earlier):
             idea = self._clean(candidate)
@@ -208,14 +207,37 @@ def title_of(idea: str, *, emoji: bool = False) -> str:
     return f"🎨 {title}" if emoji else title
 
 
+def between(text: str, opening: str, closing: str) -> list[str]:
+    """The stripped texts between each ``opening`` and the next ``closing`` (case-insensitive), found in one pass."""
+    opening_tag, closing_tag = re.compile(re.escape(opening), re.I), re.compile(re.escape(closing), re.I)
+    found: list[str] = []
+    position = 0
+    while (start := opening_tag.search(text, position)) and (end := closing_tag.search(text, start.end())):
+        found.append(text[start.end() : end.start()].strip())
+        position = end.end()
+    return found
+
+
+def without_thinking(text: str) -> str:
+    """``text`` with every ``<think>…</think>`` block removed (an unclosed one runs to the end)."""
+    kept: list[str] = []
+    position = 0
+    while (start := text.find("<think>", position)) >= 0:
+        kept.append(text[position:start])
+        end = text.find("</think>", start)
+        position = len(text) if end < 0 else end + len("</think>")
+    kept.append(text[position:])
+    return "".join(kept)
+
+
 def _in_shape(reply: str, side: SideRequest) -> str | None:
     """The LLM's reply if it is what the UI asked for (the JSON object with its key), else None."""
-    text = THINK.sub("", reply).strip()
+    text = without_thinking(reply).strip()
     if side.shape == "text":
         return text or None
     try:
         value = json.loads(FENCE.sub("", text))
-    except json.JSONDecodeError:
+    except (ValueError, RecursionError):  # not JSON, a number past int's digit limit, or nested too deep
         return None
     key = side.json_key or side.kind
     if not isinstance(value, dict) or key not in value:

@@ -13,6 +13,7 @@ from providers.base import (
     ProviderError,
     RateLimited,
     RequestRejected,
+    VendorBusy,
     VendorUnavailable,
 )
 from providers.chat import ChatCompletions
@@ -45,5 +46,6 @@ __all__ = [
     "ProviderError",
     "RateLimited",
     "RequestRejected",
+    "VendorBusy",
     "VendorUnavailable",
 ]

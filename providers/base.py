@@ -8,7 +8,8 @@ raise one of these classified errors; the router reads the class, never the text
     ├── KeyExhausted            402, quota 429: key is out of credit  -> long cooldown, next key
     ├── RateLimited             429: key is busy for Retry-After      -> cooldown, next key
     ├── VendorUnavailable       5xx, 404, timeout, connection error   -> route unhealthy, next route
-    │   └── MalformedReply      a 2xx reply we cannot read            -> route unhealthy, next route
+    │   ├── MalformedReply      a 2xx reply we cannot read (or too large) -> route unhealthy, next route
+    │   └── VendorBusy          our own queue for this vendor is full -> next route now; 503 when none is left
     └── RequestRejected         400 / 422: content policy, bad size   -> error to the client, no failover
 """
 
@@ -68,6 +69,8 @@ class NextStep(enum.Enum):
 
     NEXT_KEY = "next_key"
     NEXT_ROUTE = "next_route"
+    SKIP_ROUTE = "skip_route"
+    """The route is sound but full: try the others now, without marking it unhealthy or repeating the pass."""
     STOP = "stop"
 
 
@@ -117,6 +120,11 @@ class VendorUnavailable(ProviderError):
 
 class MalformedReply(VendorUnavailable):
     reason = "malformed_reply"
+
+
+class VendorBusy(VendorUnavailable):
+    next_step = NextStep.SKIP_ROUTE
+    reason = "vendor_busy"
 
 
 class RequestRejected(ProviderError):

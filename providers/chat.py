@@ -13,9 +13,13 @@ from typing import Any
 import httpx
 
 from providers.base import ImageJob, ImageResult, MalformedReply
-from providers.http import decode_base64, post_json, read_json
+from providers.http import decode_base64, post_json, preview, read_json
 
-MARKDOWN_LINK = re.compile(r"!?\[[^\]]*\]\(\s*<?((?:https?://|data:image/)[^)\s>]+)>?(?:\s+\"[^\"]*\")?\s*\)")
+# A Markdown link target is read in three steps from each "](", so a reply full of unclosed links is read in
+# linear time: the opening, the target up to the first ")", space or ">", and what may follow it.
+LINK_OPENING = re.compile(r"\(\s*<?(?=https?://|data:image/)")
+LINK_TARGET = re.compile(r"[^)\s>]+")
+LINK_CLOSING = re.compile(r'>?(?:\s+"[^"\n]{0,300}")?\s*\)')
 BARE_DATA_URI = re.compile(r"data:image/[a-zA-Z0-9.+-]+;base64,[A-Za-z0-9+/=]+")
 
 
@@ -30,7 +34,7 @@ class ChatCompletions:
         body = read_json(await post_json(client, base_url, key=key, payload=payload))
         links = links_in_reply(body)
         if not links:
-            raise MalformedReply("the vendor's chat reply holds no image", detail=str(body)[:200])
+            raise MalformedReply("the vendor's chat reply holds no image", detail=preview(body))
         return [
             ImageResult(data=decode_base64(link)) if link.startswith("data:") else ImageResult(url=link)
             for link in links
@@ -42,11 +46,8 @@ def links_in_reply(body: Any) -> list[str]:
     choices = body.get("choices") if isinstance(body, dict) else None
     first: dict[str, Any] = choices[0] if isinstance(choices, list) and choices and isinstance(choices[0], dict) else {}
     message: dict[str, Any] = first["message"] if isinstance(first.get("message"), dict) else {}
-    links: list[str] = []
-    for image in message.get("images") or []:
-        url = image.get("image_url", {}).get("url") if isinstance(image, dict) else None
-        if isinstance(url, str):
-            links.append(url)
+    images = message.get("images")
+    links = [url for image in (images if isinstance(images, list) else []) if (url := image_url_of(image))]
     content = message.get("content")
     text = content if isinstance(content, str) else _text_of_parts(content)
     links += links_in_text(text)
@@ -54,11 +55,30 @@ def links_in_reply(body: Any) -> list[str]:
 
 
 def links_in_text(text: str) -> list[str]:
-    """Markdown image/link targets that are http(s) or data URIs, then bare data URIs."""
-    found = [match.group(1) for match in MARKDOWN_LINK.finditer(text)]
-    stripped = MARKDOWN_LINK.sub("", text)
-    found += BARE_DATA_URI.findall(stripped)
+    """Markdown image/link targets that are http(s) or data URIs, then bare data URIs (repeats are dropped later)."""
+    found: list[str] = []
+    position = 0
+    while (bracket := text.find("](", position)) >= 0:
+        opening = LINK_OPENING.match(text, bracket + 1)
+        if opening is None:
+            position = bracket + 2
+            continue
+        target = LINK_TARGET.match(text, opening.end())
+        assert target is not None  # the opening's look-ahead saw a scheme
+        position = target.end()  # a later "](" inside this target would stop where this one did
+        if LINK_CLOSING.match(text, position):
+            found.append(target.group())
+    found += BARE_DATA_URI.findall(text)
     return found
+
+
+def image_url_of(part: Any) -> str | None:
+    """The link of an ``{"image_url": {"url": …}}`` part (or ``{"image_url": "…"}``), if it has one."""
+    if not isinstance(part, dict):
+        return None
+    image_url = part.get("image_url")
+    url = image_url.get("url") if isinstance(image_url, dict) else image_url
+    return url if isinstance(url, str) and url else None
 
 
 def _text_of_parts(content: Any) -> str:
@@ -69,7 +89,7 @@ def _text_of_parts(content: Any) -> str:
         if isinstance(part, dict):
             if isinstance(part.get("text"), str):
                 texts.append(part["text"])
-            url = part.get("image_url", {}).get("url") if isinstance(part.get("image_url"), dict) else None
-            if isinstance(url, str):
+            url = image_url_of(part)
+            if url:
                 texts.append(f"![image]({url})")
     return "\n".join(texts)

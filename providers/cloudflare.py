@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 
 from providers.base import EXTRAS, ImageJob, ImageResult, MalformedReply, VendorUnavailable
-from providers.http import decode_base64, optional_fields, post_json, read_json, vendor_message
+from providers.http import decode_base64, optional_fields, post_json, preview, read_json, vendor_message
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,7 +65,7 @@ class Cloudflare:
             return [ImageResult(data=response.content)]
         body = read_json(response)
         if not isinstance(body, dict):
-            raise MalformedReply("the vendor's reply is not an object", detail=str(body)[:200])
+            raise MalformedReply("the vendor's reply is not an object", detail=preview(body))
         if body.get("success") is False:
             raise VendorUnavailable(
                 "the vendor reported failure", vendor_status=response.status_code, detail=vendor_message(body)
@@ -73,5 +73,5 @@ class Cloudflare:
         result = body.get("result")
         image = result.get("image") if isinstance(result, dict) else None
         if not isinstance(image, str) or not image:
-            raise MalformedReply("the vendor's reply holds no image", detail=str(body)[:200])
+            raise MalformedReply("the vendor's reply holds no image", detail=preview(body))
         return [ImageResult(data=decode_base64(image))]

@@ -27,8 +27,14 @@ from providers.base import (
     ProviderError,
     RateLimited,
     RequestRejected,
+    VendorBusy,
     VendorUnavailable,
 )
+
+
+class OriginBusy(httpx.TransportError):
+    """Raised by the transport: too many requests are already waiting for this host (the queue is bounded)."""
+
 
 STATUS_ERRORS: dict[int, type[ProviderError]] = {
     400: RequestRejected,
@@ -46,6 +52,7 @@ QUOTA_CODES = frozenset(
     {"insufficient_quota", "quota_exceeded", "billing_hard_limit_reached", "insufficient_balance", "30001"}
 )
 TRANSPORT_ERRORS: tuple[tuple[type[Exception], type[ProviderError], str], ...] = (
+    (OriginBusy, VendorBusy, "too many requests are already waiting for this vendor"),
     (httpx.TimeoutException, VendorUnavailable, "the vendor timed out"),
     (httpx.DecodingError, MalformedReply, "the vendor's reply could not be decoded"),
     (httpx.TransportError, VendorUnavailable, "the vendor could not be reached"),
@@ -113,6 +120,15 @@ def read_json(response: httpx.Response) -> Any:
         raise MalformedReply(
             "the vendor's reply is not JSON", vendor_status=response.status_code, detail=response.text[:200]
         ) from error
+
+
+def preview(body: Any) -> str:
+    """A few words on a reply's shape for the log, at a cost that does not grow with the reply."""
+    if isinstance(body, dict):
+        return f"an object with keys {', '.join(str(key)[:40] for key in list(body)[:12])}"
+    if isinstance(body, list):
+        return f"a list of {len(body)} items"
+    return f"a {type(body).__name__}"
 
 
 def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:

@@ -7,7 +7,7 @@ from typing import Any
 import httpx
 
 from providers.base import EXTRAS, ImageJob, ImageResult, MalformedReply
-from providers.http import decode_base64, optional_fields, post_json, read_json
+from providers.http import decode_base64, optional_fields, post_json, preview, read_json
 
 
 class OpenAIImages:
@@ -37,5 +37,5 @@ def parse_images_reply(body: Any) -> list[ImageResult]:
         elif isinstance(item.get("url"), str) and item["url"]:
             results.append(ImageResult(url=item["url"]))
     if not results:
-        raise MalformedReply("the vendor's reply holds no image", detail=str(body)[:200])
+        raise MalformedReply("the vendor's reply holds no image", detail=preview(body))
     return results

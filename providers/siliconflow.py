@@ -7,7 +7,7 @@ from typing import Any
 import httpx
 
 from providers.base import EXTRAS, ImageJob, ImageResult, MalformedReply
-from providers.http import optional_fields, post_json, read_json
+from providers.http import optional_fields, post_json, preview, read_json
 
 
 class SiliconFlow:
@@ -37,5 +37,5 @@ class SiliconFlow:
             if isinstance(item, dict) and isinstance(item.get("url"), str) and item["url"]
         ]
         if not urls:
-            raise MalformedReply("the vendor's reply holds no image url", detail=str(body)[:200])
+            raise MalformedReply("the vendor's reply holds no image url", detail=preview(body))
         return [ImageResult(url=url) for url in urls]

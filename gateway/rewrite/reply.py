@@ -15,9 +15,9 @@ from dataclasses import dataclass
 OPEN, CLOSE = "<think>", "</think>"
 MAX_WORDS = 50
 LABEL = re.compile(
-    r"^\s*(?:\*\*)?\s*(?:(?:image|final|revised|rewritten)\s+)?prompt\s*(?:\*\*)?\s*[:：]\s*(?:\*\*)?", re.I
+    r"^\s*(?:\*\*\s*)?(?:(?:image|final|revised|rewritten)\s+)?prompt\s*(?:\*\*\s*)?[:：]\s*(?:\*\*)?", re.I
 )
-FENCE = re.compile(r"^```[a-z]*\s*|\s*```$")
+FENCE = re.compile(r"^```[a-z]*\s*|(?<!\s)\s*```$")
 QUOTES = "\"'`“”‘’«»「」『』"
 
 

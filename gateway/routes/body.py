@@ -25,5 +25,7 @@ async def read_body(request: Request[Any, Any, Any], body_type: type[T]) -> T:
         text = str(error)
         found = MISSING_FIELD.search(text) or FIELD_AT.search(text)
         raise InvalidRequest(f"invalid request body: {text}", param=found.group(1) if found else None) from None
-    except msgspec.DecodeError:
-        raise InvalidRequest("the request body is not valid JSON") from None
+    except (msgspec.DecodeError, UnicodeDecodeError):
+        raise InvalidRequest("the request body is not valid JSON in UTF-8") from None
+    except RecursionError:
+        raise InvalidRequest("the request body nests too deeply") from None

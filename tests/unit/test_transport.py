@@ -1,43 +1,200 @@
-"""The lean transport still notices connections the server has closed, and never reuses them."""
+"""The pooled transport, through real servers on 127.0.0.1 (pytest-httpx mocks stop before the pool)."""
 
 from __future__ import annotations
 
 import asyncio
-import socket
+import gzip
+import zlib
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 
 import httpx
+import pytest
 
-from gateway.transport import BackendTransport, LeanBackend, socket_readable
+from gateway.addresses import AddressGuard, AddressRefused
+from gateway.transport import PIECE_BYTES, pooled_client
+from providers.http import OriginBusy
 
-REPLY = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: keep-alive\r\n\r\nok"
+Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
+TIMEOUT = httpx.Timeout(5.0)
+
+
+def reply(body: bytes, *headers: str, status: str = "200 OK") -> bytes:
+    lines = [f"HTTP/1.1 {status}", f"Content-Length: {len(body)}", *headers]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
+
+
+@asynccontextmanager
+async def serving(handler: Handler) -> AsyncIterator[str]:
+    server = await asyncio.start_server(handler, "127.0.0.1", 0)
+    async with server:
+        yield f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}"
+
+
+def answering(payload: bytes, *, keep_open: bool = True) -> Handler:
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while True:
+                await reader.readuntil(b"\r\n\r\n")
+                writer.write(payload)
+                await writer.drain()
+                if not keep_open:
+                    break
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        writer.close()
+
+    return handle
+
+
+def client(**options: object) -> httpx.AsyncClient:
+    settings: dict[str, object] = {"max_active": 8, "max_waiting": 8, "timeout": TIMEOUT} | options
+    return pooled_client(**settings)  # type: ignore[arg-type]
 
 
 async def test_a_connection_the_server_closed_while_idle_is_not_reused() -> None:
     connections = 0
+    answer_once = answering(reply(b"ok", "Connection: keep-alive"), keep_open=False)
 
-    async def answer_once_then_hang_up(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    async def counting(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         nonlocal connections
         connections += 1
-        await reader.readuntil(b"\r\n\r\n")
-        writer.write(REPLY)
-        await writer.drain()
-        writer.close()  # says keep-alive, then closes: the client must notice before reusing it
+        await answer_once(reader, writer)  # says keep-alive, then closes: the client must notice before reuse
 
-    server = await asyncio.start_server(answer_once_then_hang_up, "127.0.0.1", 0)
-    port = server.sockets[0].getsockname()[1]
-    limits = httpx.Limits(max_connections=4, max_keepalive_connections=4)
-    async with server, httpx.AsyncClient(transport=BackendTransport(LeanBackend(), limits)) as client:
+    async with serving(counting) as base, client() as http:
         for _ in range(3):
-            response = await client.get(f"http://127.0.0.1:{port}/")
-            assert response.text == "ok"
-            await asyncio.sleep(0.05)  # let the server's close arrive
+            assert (await http.get(f"{base}/")).text == "ok"
+            await asyncio.sleep(0.05)
     assert connections == 3
 
 
-def test_socket_readable_tells_idle_from_closed() -> None:
-    left, right = socket.socketpair()
-    with left, right:
-        assert not socket_readable(left)
-        right.close()
-        assert socket_readable(left)
-    assert socket_readable(None)
+async def test_keep_alive_connections_are_reused() -> None:
+    connections = 0
+    answer = answering(reply(b"ok"))
+
+    async def counting(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal connections
+        connections += 1
+        await answer(reader, writer)
+
+    async with serving(counting) as base, client() as http:
+        for _ in range(5):
+            assert (await http.post(f"{base}/", json={"a": 1})).text == "ok"
+    assert connections == 1
+
+
+async def test_requests_past_the_limit_wait_and_past_the_queue_are_refused_at_once() -> None:
+    release = asyncio.Event()
+
+    async def slow(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        await release.wait()
+        writer.write(reply(b"done", "Connection: close"))
+        await writer.drain()
+        writer.close()
+
+    async with serving(slow) as base, client(max_active=2, max_waiting=1) as http:
+        in_flight = [asyncio.create_task(http.get(f"{base}/{i}")) for i in range(3)]  # two sent, one queued
+        await asyncio.sleep(0.2)
+        with pytest.raises(OriginBusy):
+            await http.get(f"{base}/fourth")
+        release.set()
+        assert [response.text for response in await asyncio.gather(*in_flight)] == ["done"] * 3
+
+
+async def test_a_queued_request_gives_up_after_the_pool_timeout() -> None:
+    async def never(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await asyncio.sleep(10)
+
+    async with serving(never) as base, client(max_active=1, max_waiting=4) as http:
+        stuck = asyncio.create_task(http.get(f"{base}/"))
+        await asyncio.sleep(0.1)
+        with pytest.raises(httpx.PoolTimeout):
+            await http.get(f"{base}/", timeout=httpx.Timeout(5.0, pool=0.2))
+        stuck.cancel()
+
+
+async def test_gzip_is_decoded() -> None:
+    body = gzip.compress(b'{"ok": true}')
+    async with serving(answering(reply(body, "Content-Encoding: gzip"))) as base, client() as http:
+        response = await http.get(f"{base}/")
+    assert response.json() == {"ok": True}
+    assert "content-encoding" not in response.headers
+
+
+async def test_raw_deflate_is_decoded() -> None:
+    squeezer = zlib.compressobj(wbits=-zlib.MAX_WBITS)
+    body = squeezer.compress(b"hello") + squeezer.flush()
+    async with serving(answering(reply(body, "Content-Encoding: deflate"))) as base, client() as http:
+        assert (await http.get(f"{base}/")).text == "hello"
+
+
+@pytest.mark.parametrize(
+    "encoding",
+    [
+        pytest.param("gzip, gzip", id="stacked"),
+        pytest.param("gzip, br", id="stacked-mixed"),
+        pytest.param("br", id="br"),
+    ],
+)
+async def test_stacked_and_unknown_encodings_are_refused(encoding: str) -> None:
+    body = gzip.compress(gzip.compress(b"x" * 1000))
+    async with serving(answering(reply(body, f"Content-Encoding: {encoding}"))) as base, client() as http:
+        with pytest.raises(httpx.DecodingError):
+            await http.get(f"{base}/")
+
+
+async def test_a_decompression_bomb_inflates_only_as_far_as_the_reader_reads() -> None:
+    bomb = gzip.compress(b"\0" * (64 * 1024 * 1024), compresslevel=9)  # 64 MiB in about 64 KiB
+    received = 0
+    async with (
+        serving(answering(reply(bomb, "Content-Encoding: gzip"))) as base,
+        client() as http,
+        http.stream("GET", f"{base}/") as response,
+    ):
+        async for piece in response.aiter_bytes():
+            assert len(piece) <= PIECE_BYTES
+            received += len(piece)
+            if received > 1024 * 1024:
+                break
+    assert received <= 1024 * 1024 + PIECE_BYTES
+
+
+async def test_transport_failures_are_httpx_errors() -> None:
+    async with serving(answering(b"")) as base:
+        port = base.rsplit(":", 1)[1]
+    async with client() as http:
+        with pytest.raises(httpx.ConnectError):
+            await http.get(f"http://127.0.0.1:{port}/")
+
+    async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await asyncio.sleep(5)
+
+    async with serving(silent) as base, client() as http:
+        with pytest.raises(httpx.ReadTimeout):
+            await http.get(f"{base}/", timeout=httpx.Timeout(5.0, read=0.2))
+
+    async with serving(answering(b"this is not HTTP\r\n\r\n")) as base, client() as http:
+        with pytest.raises(httpx.TransportError):
+            await http.get(f"{base}/")
+
+
+async def test_a_guarded_client_never_connects_to_a_forbidden_address() -> None:
+    connections = 0
+    answer = answering(reply(b"ok"))
+
+    async def counting(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal connections
+        connections += 1
+        await answer(reader, writer)
+
+    guard = AddressGuard(allow_private=False)
+    async with serving(counting) as base, client(guard=guard) as http:
+        port = base.rsplit(":", 1)[1]
+        for host in ("127.0.0.1", "localhost", "[::ffff:127.0.0.1]", "2130706433"):
+            with pytest.raises(AddressRefused):
+                await http.get(f"http://{host}:{port}/")
+    assert connections == 0
+    async with serving(counting) as base, client(guard=AddressGuard(allow_private=True)) as http:
+        assert (await http.get(base.replace("127.0.0.1", "localhost"))).text == "ok"
+    assert connections == 1
