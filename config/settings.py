@@ -147,9 +147,9 @@ class Settings(BaseSettings):
     """Client connections served at once; past that new requests get a 503 at once (raise the open-file limit)."""
     header_timeout_seconds: float = Field(default=10.0, gt=0)
     """A client must send a request's whole header within this long (slow-header clients are cut off)."""
-    keepalive_timeout_seconds: float = Field(default=5.0, gt=0)
+    keepalive_timeout_seconds: int = Field(default=5, ge=1)
     """An idle keep-alive client connection is closed after this long."""
-    shutdown_grace_seconds: float = Field(default=5.0, ge=0)
+    shutdown_grace_seconds: int = Field(default=5, ge=0)
     """On SIGTERM: how long requests in flight and generations whose client left may still finish."""
 
     log_format: Literal["auto", "json", "console"] = "auto"

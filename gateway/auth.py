@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hmac
 import ipaddress
+from collections.abc import Mapping
 from typing import Any
 
 import structlog
@@ -48,11 +49,16 @@ def key_matches(offered: str, allowed: list[str]) -> bool:
     return matched
 
 
-def require_client_key(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
-    settings: Settings = connection.app.state.settings
+async def require_client_key(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
+    """The guard of ``/v1``; async, so litestar runs it on the loop rather than handing it to a worker thread."""
+    check_client_key(connection.headers, connection.app.state.settings)
+
+
+def check_client_key(headers: Mapping[str, str], settings: Settings) -> None:
+    """Unauthorized unless auth is off or ``Authorization: Bearer`` carries one of the client keys."""
     if not settings.authorized_api_key:
         return
-    scheme, _space, token = connection.headers.get("authorization", "").partition(" ")
+    scheme, _space, token = headers.get("authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorized("missing API key: send 'Authorization: Bearer YOUR_KEY'")
     if not key_matches(token.strip(), [key.get_secret_value() for key in settings.authorized_api_key]):

@@ -5,10 +5,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-import uvicorn
-
 from config import ConfigError, load_settings
 from gateway.app import create_app
+from gateway.server import serve as run_server
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -26,18 +25,7 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as error:
         print(f"imagegate: configuration error: {error}", file=sys.stderr)
         return 2
-    uvicorn.run(
-        app,
-        host=settings.host,
-        port=settings.port,
-        log_config=None,
-        access_log=False,
-        proxy_headers=False,  # gateway.urls decides whom to believe (TRUSTED_PROXIES)
-        # uvloop, if installed, gave a 500 ms p99 serving 1 MB images at concurrency 64 (bench/proxy.py).
-        loop="asyncio",
-        http="httptools",
-        timeout_graceful_shutdown=35,
-    )
+    run_server(app, settings)
     return 0
 
 

@@ -18,11 +18,14 @@ Vendor bodies go to the log, never into these messages.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, ClassVar
 
 import structlog
-from litestar import Request, Response
+from litestar import Litestar, Request, Response
 from litestar.exceptions import HTTPException, MethodNotAllowedException, NotFoundException
+from litestar.routes import HTTPRoute
+from litestar.types.internal_types import PathParameterDefinition
 
 from gateway.schemas import ErrorBody, ErrorDetail
 
@@ -121,13 +124,32 @@ def handle_http_exception(request: Request[Any, Any, Any], error: HTTPException)
     if isinstance(error, NotFoundException):
         return error_response(NotFound(f"no route for {request.method} {request.url.path}"))
     if isinstance(error, MethodNotAllowedException):
-        allowed = error.headers.get("Allow", "") if error.headers else ""
-        message = f"{request.method} is not allowed on {request.url.path}"
-        return error_response(MethodNotAllowed(message, headers={"Allow": allowed} if allowed else None))
+        allowed = ", ".join(allowed_methods(request.app, request.scope["path"]))
+        message = f"{request.method} is not allowed on {request.url.path}; allowed: {allowed}"
+        return error_response(MethodNotAllowed(message, headers={"Allow": allowed}))
     if error.status_code >= 500:
         return handle_unexpected(request, error)
     wrapped = InvalidRequest(str(error.detail))
     return Response(content=wrapped.body(), status_code=error.status_code)
+
+
+def allowed_methods(app: Litestar, path: str) -> list[str]:
+    """The methods the routes at ``path`` answer (litestar's 405 does not say; clients read ``Allow``)."""
+    segments = [segment for segment in path.split("/") if segment]
+    methods: set[str] = set()
+    for route in app.routes:
+        if isinstance(route, HTTPRoute) and _route_matches(route.path_components, segments):
+            methods |= route.methods
+    return sorted(methods)
+
+
+def _route_matches(components: list[Any], segments: list[str]) -> bool:
+    for index, component in enumerate(components):
+        if isinstance(component, PathParameterDefinition) and component.type is Path:
+            return len(segments) > index  # a path parameter takes every remaining segment
+        if index >= len(segments) or (isinstance(component, str) and component != segments[index]):
+            return False
+    return len(components) == len(segments)
 
 
 def handle_unexpected(_: Request[Any, Any, Any], error: Exception) -> Response[ErrorBody]:

@@ -18,7 +18,7 @@ import structlog
 from gateway.addresses import AddressGuard, AddressRefused
 from gateway.media import ImageKind, sniff
 from gateway.transport import pooled_client
-from providers.http import OriginBusy
+from providers.http import OriginBusy, read_upto
 
 MAX_REDIRECTS = 3
 CONNECT_TIMEOUT_SECONDS = 10.0
@@ -116,11 +116,7 @@ class ImageFetcher:
 
     async def _read_capped(self, response: httpx.Response) -> bytes:
         limit = self._policy.max_bytes
-        chunks: list[bytes] = []
-        received = 0
-        async for chunk in response.aiter_bytes():
-            received += len(chunk)
-            if received > limit:
-                raise FetchRefused("too_large", f"the image is larger than the {limit} byte limit")
-            chunks.append(chunk)
-        return b"".join(chunks)
+        data = await read_upto(response, limit)
+        if len(data) > limit:
+            raise FetchRefused("too_large", f"the image is larger than the {limit} byte limit")
+        return data

@@ -23,6 +23,7 @@ import anyio.to_thread
 from cachetools import LRUCache
 
 from config import parse_media_store
+from providers.offload import sized
 
 NAME = re.compile(r"^(?P<id>[0-9a-f]{32})\.(?P<ext>png|jpg|webp|gif|avif)$")
 
@@ -86,11 +87,16 @@ def link_key(url: str) -> str:
     return hashlib.sha256(url.encode()).hexdigest()[:32]
 
 
+class ImageTooLarge(Exception):
+    """The store cannot hold this image at all (a memory store smaller than the image)."""
+
+
 @runtime_checkable
 class MediaStore(Protocol):
     """Where re-hosted images live.
 
-    ``put`` is idempotent and safe to call concurrently with the same image;
+    ``put`` is idempotent and safe to call concurrently with the same image
+    (ImageTooLarge when the store can never hold it);
     ``get`` takes a name like ``{id}.png``. ``remember_link``/``linked`` map a
     signed remote link to the stored copy fetched on its first hit.
     """
@@ -114,7 +120,9 @@ class MemoryStore:
         self._links: LRUCache[str, str] = LRUCache(maxsize=self.LINKS_KEPT)
 
     async def put(self, data: bytes, kind: ImageKind) -> StoredImage:
-        image = name_image(data, kind)
+        if len(data) > self._images.maxsize:
+            raise ImageTooLarge(f"the image ({len(data)} bytes) is larger than the whole memory store")
+        image = await sized(len(data), name_image, data, kind)
         if image.name not in self._images:
             self._images[image.name] = data
         return image
@@ -168,9 +176,7 @@ class FileStore:
         return self.root / "links" / key[:2] / key
 
     async def put(self, data: bytes, kind: ImageKind) -> StoredImage:
-        image = name_image(data, kind)
-        await anyio.to_thread.run_sync(self._write, image.name, data)
-        return image
+        return await anyio.to_thread.run_sync(self._write, data, kind)
 
     async def get(self, name: str) -> tuple[bytes, StoredImage] | None:
         if NAME.match(name) is None:
@@ -214,11 +220,13 @@ class FileStore:
         with self._lock:
             self._evict(keep=None)
 
-    def _write(self, name: str, data: bytes) -> None:
-        path = self._path(name)
+    def _write(self, data: bytes, kind: ImageKind) -> StoredImage:
+        image = name_image(data, kind)
+        path = self._path(image.name)
         if not path.exists():
             atomic_write(path, data)
-        self._used(name, path, data)
+        self._used(image.name, path, data)
+        return image
 
     def _read(self, name: str) -> bytes | None:
         path = self._path(name)

@@ -19,7 +19,7 @@ from config import Settings
 from gateway.errors import ApiError, InvalidRequest, UpstreamFailed
 from gateway.fetch import FetchRefused, ImageFetcher
 from gateway.image_options import MAX_TEXT, Extras
-from gateway.media import MediaStore, StoredImage, sniff
+from gateway.media import ImageTooLarge, MediaStore, StoredImage, sniff
 from gateway.prompt import ParsedPrompt, parse_prompt
 from gateway.rewrite import PromptRewriter, Rewrite
 from gateway.router import Router
@@ -106,6 +106,7 @@ class ImagePipeline:
                 negative_prompt=extras.negative_prompt,
                 guidance=extras.guidance,
                 variant=index,
+                max_image_bytes=self._settings.media_max_bytes,
             )
             for index in range(n)
         ]
@@ -185,6 +186,9 @@ class ImagePipeline:
             except FetchRefused as refused:
                 message = f"the vendor's image could not be kept: {refused.message}"
                 raise UpstreamFailed(message, code=refused.reason) from None
-        image = await self._store.put(data, kind)
+        try:
+            image = await self._store.put(data, kind)
+        except ImageTooLarge as error:
+            raise UpstreamFailed(f"the image could not be kept: {error}", code="store_too_small") from None
         log.info("media.stored", image=image.name, bytes=image.size)
         return image

@@ -6,11 +6,15 @@ first hits on one link share one download.
 
 from __future__ import annotations
 
+import structlog
+
 from gateway.errors import ApiError, Forbidden, InvalidRequest, UpstreamFailed
 from gateway.fetch import FetchRefused, ImageFetcher
-from gateway.media import MediaStore, StoredImage, link_key
+from gateway.media import ImageTooLarge, MediaStore, StoredImage, link_key, name_image
 from gateway.signing import LinkSigner
 from gateway.singleflight import SingleFlight
+
+log = structlog.get_logger("gateway.remote_images")
 
 
 class RemoteImages:
@@ -40,7 +44,11 @@ class RemoteImages:
             data, kind = await self._fetcher.fetch(url)
         except FetchRefused as refused:
             raise refusal_error(refused) from None
-        image = await self._store.put(data, kind)
+        try:
+            image = await self._store.put(data, kind)
+        except ImageTooLarge as error:  # served this once from what was fetched; the next hit fetches again
+            log.warning("media.not_stored", reason=str(error))
+            return data, name_image(data, kind)
         await self._store.remember_link(key, image.name)
         return data, image
 

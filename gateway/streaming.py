@@ -58,20 +58,23 @@ async def stream_chat(
 ) -> AsyncIterator[bytes]:
     """Role chunk; thinking as ``reasoning_content`` deltas while it arrives (keep-alives when quiet); the content."""
     yield chunk(completion, model, Delta(role="assistant", content=""))
-    thoughts: asyncio.Queue[str] = asyncio.Queue()
+    thoughts: asyncio.Queue[str | None] = asyncio.Queue()  # None: the content is ready
     context = contextvars.copy_context()
     task = background.start(make_content(thoughts.put_nowait), context)
-    while not task.done():
-        next_thought = asyncio.ensure_future(thoughts.get())
-        done, _ = await asyncio.wait({task, next_thought}, timeout=keepalive, return_when=asyncio.FIRST_COMPLETED)
-        if next_thought in done:
-            yield chunk(completion, model, Delta(reasoning_content=next_thought.result()))
-            continue
-        next_thought.cancel()
-        if not done:
-            yield SSE_KEEPALIVE
-    while not thoughts.empty():
-        yield chunk(completion, model, Delta(reasoning_content=thoughts.get_nowait()))
+    task.add_done_callback(lambda _: thoughts.put_nowait(None))
+    try:
+        while True:
+            try:
+                thought = await asyncio.wait_for(thoughts.get(), timeout=keepalive)
+            except TimeoutError:
+                yield SSE_KEEPALIVE
+                continue
+            if thought is None:
+                break
+            yield chunk(completion, model, Delta(reasoning_content=thought))
+    except (asyncio.CancelledError, GeneratorExit):
+        log.info("stream.client_disconnected", generation="finished" if task.done() else "continues in background")
+        raise
     structlog.contextvars.bind_contextvars(**context.run(structlog.contextvars.get_contextvars))
     try:
         content = task.result()

@@ -8,7 +8,8 @@ raise one of these classified errors; the router reads the class, never the text
     ├── KeyExhausted            402, quota 429: key is out of credit  -> long cooldown, next key
     ├── RateLimited             429: key is busy for Retry-After      -> cooldown, next key
     ├── VendorUnavailable       5xx, 404, timeout, connection error   -> route unhealthy, next route
-    │   ├── MalformedReply      a 2xx reply we cannot read (or too large) -> route unhealthy, next route
+    │   ├── MalformedReply      a 2xx reply we cannot read            -> route unhealthy, next route
+    │   │   └── ReplyTooLarge   a reply or an image over its size cap -> route unhealthy, next route
     │   └── VendorBusy          our own queue for this vendor is full -> next route now; 503 when none is left
     └── RequestRejected         400 / 422: content policy, bad size   -> error to the client, no failover
 """
@@ -37,6 +38,8 @@ class ImageJob:
     guidance: float | None = None
     variant: int = 0
     """Which of a request's ``n`` pictures this is; only a deterministic vendor (demo) needs it to vary."""
+    max_image_bytes: int = 20 * 1024 * 1024
+    """The largest image the gateway takes (``MEDIA_MAX_BYTES``): inline images and replies are capped by it."""
 
     @property
     def size(self) -> str:
@@ -120,6 +123,10 @@ class VendorUnavailable(ProviderError):
 
 class MalformedReply(VendorUnavailable):
     reason = "malformed_reply"
+
+
+class ReplyTooLarge(MalformedReply):
+    reason = "too_large"
 
 
 class VendorBusy(VendorUnavailable):

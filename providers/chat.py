@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 
 from providers.base import ImageJob, ImageResult, MalformedReply
-from providers.http import decode_base64, post_json, preview, read_json
+from providers.http import decode_base64, image_reply_limit, post_json, preview, read_json
 
 # A Markdown link target is read in three steps from each "](", so a reply full of unclosed links is read in
 # linear time: the opening, the target up to the first ")", space or ">", and what may follow it.
@@ -31,12 +31,15 @@ class ChatCompletions:
 
     async def generate(self, job: ImageJob, *, base_url: str, key: str, client: httpx.AsyncClient) -> list[ImageResult]:
         payload = {"model": job.model, "messages": [{"role": "user", "content": job.prompt}], "stream": False}
-        body = read_json(await post_json(client, base_url, key=key, payload=payload))
+        reply = await post_json(client, base_url, key=key, payload=payload, max_bytes=image_reply_limit(job))
+        body = await read_json(reply)
         links = links_in_reply(body)
         if not links:
             raise MalformedReply("the vendor's chat reply holds no image", detail=preview(body))
         return [
-            ImageResult(data=decode_base64(link)) if link.startswith("data:") else ImageResult(url=link)
+            ImageResult(data=await decode_base64(link, max_bytes=job.max_image_bytes))
+            if link.startswith("data:")
+            else ImageResult(url=link)
             for link in links
         ]
 

@@ -13,7 +13,16 @@ from typing import Any
 import httpx
 
 from providers.base import EXTRAS, ImageJob, ImageResult, MalformedReply, VendorUnavailable
-from providers.http import decode_base64, optional_fields, post_json, preview, read_json, vendor_message
+from providers.http import (
+    check_image_size,
+    decode_base64,
+    image_reply_limit,
+    optional_fields,
+    post_json,
+    preview,
+    read_json,
+    vendor_message,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,13 +66,14 @@ class Cloudflare:
         return EXTRAS if family_of(vendor_model).takes_extras else frozenset({"steps"})
 
     async def generate(self, job: ImageJob, *, base_url: str, key: str, client: httpx.AsyncClient) -> list[ImageResult]:
-        response = await post_json(client, f"{base_url}/{job.model}", key=key, payload=build_payload(job))
+        url, limit = f"{base_url}/{job.model}", image_reply_limit(job)
+        response = await post_json(client, url, key=key, payload=build_payload(job), max_bytes=limit)
         content_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
         if content_type.startswith("image/") or content_type == "application/octet-stream":
             if not response.content:
                 raise MalformedReply("the vendor sent an empty image", vendor_status=response.status_code)
-            return [ImageResult(data=response.content)]
-        body = read_json(response)
+            return [ImageResult(data=check_image_size(response.content, job.max_image_bytes))]
+        body = await read_json(response)
         if not isinstance(body, dict):
             raise MalformedReply("the vendor's reply is not an object", detail=preview(body))
         if body.get("success") is False:
@@ -74,4 +84,4 @@ class Cloudflare:
         image = result.get("image") if isinstance(result, dict) else None
         if not isinstance(image, str) or not image:
             raise MalformedReply("the vendor's reply holds no image", detail=preview(body))
-        return [ImageResult(data=decode_base64(image))]
+        return [ImageResult(data=await decode_base64(image, max_bytes=job.max_image_bytes))]

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -21,15 +21,18 @@ import httpx
 import msgspec
 
 from providers.base import (
+    ImageJob,
     KeyExhausted,
     KeyRejected,
     MalformedReply,
     ProviderError,
     RateLimited,
+    ReplyTooLarge,
     RequestRejected,
     VendorBusy,
     VendorUnavailable,
 )
+from providers.offload import sized
 
 
 class OriginBusy(httpx.TransportError):
@@ -59,6 +62,53 @@ TRANSPORT_ERRORS: tuple[tuple[type[Exception], type[ProviderError], str], ...] =
 )
 DETAIL_LIMIT = 500
 MESSAGE_LIMIT = 300
+ERROR_BODY_LIMIT = 64 * 1024
+"""How much of an error reply is read: enough for its message and code."""
+REPLY_OVERHEAD = 1024 * 1024
+"""Room in an image reply for what surrounds the images (JSON, text)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """A vendor's answer, read within its cap (and decoded, if it was gzip or deflate)."""
+
+    status_code: int
+    headers: httpx.Headers
+    content: bytes
+
+    @property
+    def is_success(self) -> bool:
+        return 200 <= self.status_code < 300
+
+    @property
+    def text(self) -> str:
+        return self.content.decode("utf-8", errors="replace")
+
+
+def base64_length(size: int) -> int:
+    """Characters of base64 that carry ``size`` bytes."""
+    return (size + 2) // 3 * 4
+
+
+def image_reply_limit(job: ImageJob) -> int:
+    """The most a reply carrying ``job``'s images may weigh: each image as base64 at its cap, plus the wrapping."""
+    return base64_length(job.max_image_bytes) * job.n + REPLY_OVERHEAD
+
+
+async def read_upto(response: httpx.Response, limit: int) -> bytes:
+    """The streamed body, but no more than ``limit`` + 1 bytes: a longer result means the body is over the limit.
+
+    Bytes are counted as they arrive, after decoding, so neither a lying
+    Content-Length nor a compressed body gets past the limit.
+    """
+    chunks: list[bytes] = []
+    received = 0
+    async for chunk in response.aiter_bytes():
+        chunks.append(chunk)
+        received += len(chunk)
+        if received > limit:
+            break
+    return b"".join(chunks)[: limit + 1]
 
 
 def optional_fields(**fields: Any) -> dict[str, Any]:
@@ -82,19 +132,31 @@ async def translate_transport_errors() -> AsyncIterator[None]:
         raise VendorUnavailable("the vendor call failed", detail=type(error).__name__) from error
 
 
-async def post_json(client: httpx.AsyncClient, url: str, *, key: str, payload: dict[str, Any]) -> httpx.Response:
-    """POST ``payload`` with the key as a bearer token; a non-2xx reply raises its classified error."""
-    async with translate_transport_errors():
-        response = await client.post(url, json=payload, headers=bearer(key))
-    if not response.is_success:
-        raise error_for_response(response, key=key)
-    return response
+async def post_json(client: httpx.AsyncClient, url: str, *, key: str, payload: dict[str, Any], max_bytes: int) -> Reply:
+    """POST ``payload`` with the key as a bearer token; a non-2xx reply raises its classified error.
+
+    A reply over ``max_bytes`` is a ReplyTooLarge (the next vendor is tried).
+    """
+    async with translate_transport_errors(), client.stream("POST", url, json=payload, headers=bearer(key)) as response:
+        return await read_reply(response, key=key, max_bytes=max_bytes)
 
 
-def error_for_response(response: httpx.Response, *, key: str = "") -> ProviderError:
+async def read_reply(response: httpx.Response, *, key: str, max_bytes: int) -> Reply:
+    """A streamed response read whole within ``max_bytes`` (an error reply: its first part), or its classified error."""
+    limit = max_bytes if response.is_success else ERROR_BODY_LIMIT
+    content = await read_upto(response, limit)
+    reply = Reply(response.status_code, response.headers, content[:limit])
+    if not reply.is_success:
+        raise error_for_response(reply, key=key)
+    if len(content) > limit:
+        raise ReplyTooLarge(f"the vendor's reply is larger than {limit} bytes", vendor_status=response.status_code)
+    return reply
+
+
+def error_for_response(response: Reply, *, key: str = "") -> ProviderError:
     """The classified error for a non-2xx vendor reply."""
     status = response.status_code
-    body = _json_or_none(response)
+    body = _json_or_none(response.content)
     error_type = STATUS_ERRORS.get(status)
     if error_type is None:
         error_type = VendorUnavailable if status >= 500 else RequestRejected
@@ -112,11 +174,11 @@ def error_for_response(response: httpx.Response, *, key: str = "") -> ProviderEr
     )
 
 
-def read_json(response: httpx.Response) -> Any:
-    """The reply's JSON body (msgspec: replies carry megabytes of base64); not JSON is a MalformedReply."""
+async def read_json(response: Reply) -> Any:
+    """The reply's JSON body (msgspec; off the loop when it carries megabytes of base64); else a MalformedReply."""
     try:
-        return msgspec.json.decode(response.content)
-    except msgspec.DecodeError as error:
+        return await sized(len(response.content), msgspec.json.decode, response.content)
+    except (msgspec.DecodeError, UnicodeDecodeError, RecursionError) as error:
         raise MalformedReply(
             "the vendor's reply is not JSON", vendor_status=response.status_code, detail=response.text[:200]
         ) from error
@@ -178,17 +240,31 @@ def _error_code(body: Any) -> str:
     return ""
 
 
-def _json_or_none(response: httpx.Response) -> Any:
+def _json_or_none(content: bytes) -> Any:
     try:
-        return response.json()
-    except (json.JSONDecodeError, UnicodeDecodeError):
+        return msgspec.json.decode(content)
+    except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):
         return None
 
 
-def decode_base64(text: str) -> bytes:
-    """Bytes of a base64 payload (a bare string or a ``data:`` URI); unreadable -> MalformedReply."""
+async def decode_base64(text: str, *, max_bytes: int) -> bytes:
+    """Bytes of a base64 image (a bare string or a ``data:`` URI), at most ``max_bytes``; else a MalformedReply.
+
+    The size is checked before anything is decoded, and a large payload is decoded off the event loop.
+    """
     _, sep, payload = text.partition(";base64,")
+    payload = payload if sep else text
+    if len(payload) > base64_length(max_bytes) + 4:  # + padding and a trailing newline
+        raise ReplyTooLarge(f"the vendor's image is larger than the {max_bytes} byte limit")
     try:
-        return base64.b64decode(payload if sep else text, validate=False)
+        data = await sized(len(payload), base64.b64decode, payload)
     except (binascii.Error, ValueError) as error:
         raise MalformedReply("the vendor sent an unreadable base64 image") from error
+    return check_image_size(data, max_bytes)
+
+
+def check_image_size(data: bytes, max_bytes: int) -> bytes:
+    """``data`` if it is within the image size limit; else a ReplyTooLarge."""
+    if len(data) > max_bytes:
+        raise ReplyTooLarge(f"the vendor's image is larger than the {max_bytes} byte limit")
+    return data

@@ -7,7 +7,7 @@ from typing import Any
 import httpx
 
 from providers.base import EXTRAS, ImageJob, ImageResult, MalformedReply
-from providers.http import decode_base64, optional_fields, post_json, preview, read_json
+from providers.http import decode_base64, image_reply_limit, optional_fields, post_json, preview, read_json
 
 
 class OpenAIImages:
@@ -21,19 +21,20 @@ class OpenAIImages:
         payload |= optional_fields(
             seed=job.seed, steps=job.steps, negative_prompt=job.negative_prompt, guidance=job.guidance
         )
-        response = await post_json(client, f"{base_url}/images/generations", key=key, payload=payload)
-        return parse_images_reply(read_json(response))
+        url = f"{base_url}/images/generations"
+        response = await post_json(client, url, key=key, payload=payload, max_bytes=image_reply_limit(job))
+        return await parse_images_reply(await read_json(response), max_bytes=job.max_image_bytes)
 
 
-def parse_images_reply(body: Any) -> list[ImageResult]:
-    """``{"data": [{"url"} | {"b64_json"}]}`` -> results; anything else is malformed."""
+async def parse_images_reply(body: Any, *, max_bytes: int) -> list[ImageResult]:
+    """``{"data": [{"url"} | {"b64_json"}]}`` -> results (inline images at most ``max_bytes``); else malformed."""
     items = body.get("data") if isinstance(body, dict) else None
     results: list[ImageResult] = []
     for item in items if isinstance(items, list) else []:
         if not isinstance(item, dict):
             continue
         if isinstance(item.get("b64_json"), str) and item["b64_json"]:
-            results.append(ImageResult(data=decode_base64(item["b64_json"])))
+            results.append(ImageResult(data=await decode_base64(item["b64_json"], max_bytes=max_bytes)))
         elif isinstance(item.get("url"), str) and item["url"]:
             results.append(ImageResult(url=item["url"]))
     if not results:

@@ -7,7 +7,10 @@ from typing import Any
 import httpx
 
 from providers.base import EXTRAS, ImageJob, ImageResult, MalformedReply
-from providers.http import optional_fields, post_json, preview, read_json
+from providers.http import REPLY_OVERHEAD, optional_fields, post_json, preview, read_json
+
+REPLY_LIMIT = REPLY_OVERHEAD
+"""SiliconFlow answers with links, never inline images."""
 
 
 class SiliconFlow:
@@ -29,7 +32,7 @@ class SiliconFlow:
             negative_prompt=job.negative_prompt,
             guidance_scale=job.guidance,
         )
-        body = read_json(await post_json(client, base_url, key=key, payload=payload))
+        body = await read_json(await post_json(client, base_url, key=key, payload=payload, max_bytes=REPLY_LIMIT))
         items = (body.get("images") or body.get("data")) if isinstance(body, dict) else None
         urls = [
             item["url"]

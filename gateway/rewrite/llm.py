@@ -8,16 +8,18 @@ image vendors' keys.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
 
-from providers import MalformedReply
-from providers.http import bearer, error_for_response, post_json, read_json, translate_transport_errors
+from providers import MalformedReply, ReplyTooLarge
+from providers.http import bearer, post_json, read_json, read_reply, translate_transport_errors
 
 REASONING_FIELDS = ("reasoning_content", "reasoning")
+REPLY_LIMIT = 1024 * 1024
+"""A rewritten prompt and its thinking fit many times over; a streamed answer is cut off past it too."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,7 +35,8 @@ def chat_url(base: str) -> str:
 
 
 async def complete(client: httpx.AsyncClient, url: str, *, key: str, payload: dict[str, Any]) -> LLMReply:
-    body = read_json(await post_json(client, url, key=key, payload={**payload, "stream": False}))
+    reply = await post_json(client, url, key=key, payload={**payload, "stream": False}, max_bytes=REPLY_LIMIT)
+    body = await read_json(reply)
     message = _first(body, "message")
     content = message.get("content")
     return LLMReply(content if isinstance(content, str) else "", _reasoning_of(message))
@@ -54,9 +57,8 @@ async def stream(
         response = await client.send(request, stream=True)
         try:
             if not response.is_success:
-                await response.aread()
-                raise error_for_response(response, key=key)
-            async for line in response.aiter_lines():
+                await read_reply(response, key=key, max_bytes=0)
+            async for line in _lines(response, REPLY_LIMIT):
                 delta = _delta_of(line)
                 if delta is None:
                     continue
@@ -67,6 +69,25 @@ async def stream(
                     on_content(content)
         finally:
             await response.aclose()
+
+
+async def _lines(response: httpx.Response, limit: int) -> AsyncIterator[str]:
+    """The streamed body's lines; past ``limit`` characters in all, a ReplyTooLarge."""
+    received = 0
+    pending: list[str] = []
+    async for text in response.aiter_text():
+        received += len(text)
+        if received > limit:
+            raise ReplyTooLarge(f"the LLM streamed more than {limit} characters")
+        lines = text.split("\n")
+        if len(lines) > 1:
+            lines[0] = "".join([*pending, lines[0]])
+            pending = []
+            for line in lines[:-1]:
+                yield line.rstrip("\r")
+        pending.append(lines[-1])
+    if rest := "".join(pending):
+        yield rest
 
 
 def _delta_of(line: str) -> dict[str, Any] | None:

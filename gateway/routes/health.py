@@ -5,10 +5,14 @@ Readiness never spends a vendor call: it reports each key as last seen.
 
 from __future__ import annotations
 
-from litestar import Response, get
+from typing import Any
+
+from litestar import Request, Response, get
 from litestar.di import NamedDependency
 
-from config import VendorGroup
+from config import Settings, VendorGroup
+from gateway.auth import check_client_key
+from gateway.errors import Unauthorized
 from gateway.pipeline import ImagePipeline
 from gateway.router import Router
 from gateway.schemas import Health, KeyHealth, ProviderHealth, Readiness, RouteHealth
@@ -21,9 +25,26 @@ async def get_health() -> Health:
 
 @get("/health/ready")
 async def get_readiness(
-    router: NamedDependency[Router], pipeline: NamedDependency[ImagePipeline]
-) -> Response[Readiness]:
-    """Image models are ready when some key of some route is usable; the rewriting LLM is shown, never failing."""
+    request: Request[Any, Any, Any],
+    settings: NamedDependency[Settings],
+    router: NamedDependency[Router],
+    pipeline: NamedDependency[ImagePipeline],
+) -> Response[Readiness | Health]:
+    """Image models are ready when some key of some route is usable; the rewriting LLM is shown, never failing.
+
+    Anyone may ask (load balancers send no key) and gets the overall status;
+    which models, groups and keys are failing is told only to a client key.
+    """
+    readiness = assess(router, pipeline)
+    status_code = 200 if not readiness.failing else 503
+    try:
+        check_client_key(request.headers, settings)
+    except Unauthorized:
+        return Response(Health(status=readiness.status), status_code=status_code)
+    return Response(readiness, status_code=status_code)
+
+
+def assess(router: Router, pipeline: ImagePipeline) -> Readiness:
     ok: list[str] = []
     failing: dict[str, str] = {}
     for model, routes in router.routes.items():
@@ -34,14 +55,13 @@ async def get_readiness(
     providers = [group_health(router, group) for group in router.groups]
     rewriter = pipeline.rewriter
     rewriting = [group_health(rewriter.router, group) for group in rewriter.router.groups] if rewriter else []
-    readiness = Readiness(
+    return Readiness(
         status="ok" if not failing else "degraded",
         ok=ok,
         failing=failing,
         providers=providers,
         rewriting=rewriting[0] if rewriting else None,
     )
-    return Response(readiness, status_code=200 if not failing else 503)
 
 
 def group_health(router: Router, group: VendorGroup) -> ProviderHealth:

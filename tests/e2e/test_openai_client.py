@@ -113,7 +113,8 @@ def test_vendor_failover_and_rehosting_through_a_real_vendor_server(vendor_gatew
     assert LINK.search(content).group("url").startswith(f"{base}/image-proxy/")  # type: ignore[union-attr]
     stored = list((workdir / "media").rglob("*.png"))
     assert len(stored) == 1
-    ready = httpx.get(f"{base}/health/ready").json()
+    assert httpx.get(f"{base}/health/ready").json() == {"status": "ok"}  # no key: no detail
+    ready = httpx.get(f"{base}/health/ready", headers={"Authorization": f"Bearer {CLIENT_KEY}"}).json()
     states = {p["name"]: [k["state"] for k in p["keys"]] for p in ready["providers"]}
     assert states == {"group1": ["dead", "cooling"], "group3": ["healthy"]}
 

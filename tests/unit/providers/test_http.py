@@ -26,7 +26,7 @@ URL = "https://vendor.example/v1/images/generations"
 
 async def call(key: str = "sk-test-key") -> httpx.Response:
     async with httpx.AsyncClient() as client:
-        return await post_json(client, URL, key=key, payload={"prompt": "a cat"})
+        return await post_json(client, URL, key=key, payload={"prompt": "a cat"}, max_bytes=1024)
 
 
 @pytest.mark.parametrize(
