@@ -10,6 +10,7 @@ import tempfile
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -41,12 +42,20 @@ def wait_until_up(url: str, process: subprocess.Popen[bytes], timeout: float = 2
 
 @contextmanager
 def running(
-    command: list[str], *, probe_url: str, env: Mapping[str, str] | None = None, cwd: Path | None = None
+    command: list[str],
+    *,
+    probe_url: str,
+    env: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
+    log_path: Path | None = None,
 ) -> Iterator[subprocess.Popen[bytes]]:
-    """A process that answers ``probe_url``, stopped (then killed) on exit."""
+    """A process that answers ``probe_url``, stopped (then killed) on exit.
+
+    Its output goes to ``log_path`` when given (kept after exit), else to an anonymous temporary file.
+    """
     full_env = {key: value for key, value in os.environ.items() if not key.startswith(("IMAGE_GEN_", "FLUX_GEN_"))}
     full_env |= dict(env or {})
-    log = tempfile.TemporaryFile()  # noqa: SIM115 - closed below, after the process is gone
+    log = log_path.open("w+b") if log_path else tempfile.TemporaryFile()  # noqa: SIM115 - closed below
     process = subprocess.Popen(command, env=full_env, cwd=cwd or ROOT, stdout=log, stderr=subprocess.STDOUT)
     try:
         try:
@@ -86,11 +95,26 @@ def fake_vendor(latency: float = 0.0, pad_kb: int = 0) -> Iterator[str]:
         yield base
 
 
+@dataclass(frozen=True)
+class Server:
+    """A started server process and its base URL."""
+
+    url: str
+    process: subprocess.Popen[bytes]
+
+
 @contextmanager
-def gateway(env: Mapping[str, str], cwd: Path | None = None) -> Iterator[str]:
-    """The gateway started the way the README starts it (``imagegate serve``); yields its base URL."""
+def gateway_server(env: Mapping[str, str], cwd: Path | None = None, log_path: Path | None = None) -> Iterator[Server]:
+    """The gateway started the way the README starts it (``imagegate serve``); yields its URL and process."""
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     command = [str(IMAGEGATE), "serve", "--host", "127.0.0.1", "--port", str(port)]
-    with running(command, probe_url=f"{base}/health", env=env, cwd=cwd):
-        yield base
+    with running(command, probe_url=f"{base}/health", env=env, cwd=cwd, log_path=log_path) as process:
+        yield Server(base, process)
+
+
+@contextmanager
+def gateway(env: Mapping[str, str], cwd: Path | None = None) -> Iterator[str]:
+    """The gateway started the way the README starts it (``imagegate serve``); yields its base URL."""
+    with gateway_server(env, cwd) as server:
+        yield server.url
