@@ -32,7 +32,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         lifespan=[resources.lifespan],
         state=State({"settings": settings}),
         dependencies={
-            "settings": Provide(resources.provide_settings, sync_to_thread=False),
+            "resources": Provide(resources.provide_resources, sync_to_thread=False),
             **{name: resources.from_resources(name) for name in resources.INJECTED},
         },
         exception_handlers=EXCEPTION_HANDLERS,

@@ -6,18 +6,23 @@ the handlers bound along the way (model, route, key fingerprint, attempts).
 
 from __future__ import annotations
 
+import itertools
 import logging
+import secrets
 import sys
 import time
-import uuid
 from collections.abc import Iterable, MutableMapping
 from typing import Any
 
+import msgspec
 import structlog
 from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 log = structlog.get_logger("gateway.access")
+ID_PREFIX = secrets.token_hex(4)
+"""Request ids are this process's random prefix and a counter: unique across replicas, no system call each."""
+request_numbers = itertools.count(1)
 
 
 class SecretScrubber:
@@ -37,19 +42,31 @@ class SecretScrubber:
 
 
 def configure_logging(log_format: str = "auto", level: str = "info", secrets: Iterable[str] = ()) -> None:
-    """structlog for our events; library records (uvicorn) rendered the same way; httpx's request lines quiet."""
+    """Our events straight from structlog to stderr; library records (uvicorn) through logging, rendered alike.
+
+    Our own events skip the standard library's logging machinery: 40 µs an
+    event through it, 10 µs direct (issue 9's profile), and a request logs a few.
+    """
     as_json = log_format == "json" or (log_format == "auto" and not sys.stderr.isatty())
-    renderer: Any = structlog.processors.JSONRenderer() if as_json else structlog.dev.ConsoleRenderer()
     shared: list[Any] = [
         structlog.contextvars.merge_contextvars,
         structlog.processors.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
         SecretScrubber(secrets),
     ]
+    binary = getattr(sys.stderr, "buffer", None)
+    factory: Any
+    if as_json and binary is not None:
+        renderer: Any = structlog.processors.JSONRenderer(serializer=json_bytes)
+        factory = structlog.BytesLoggerFactory(binary)
+    else:
+        renderer = structlog.processors.JSONRenderer() if as_json else structlog.dev.ConsoleRenderer()
+        factory = structlog.WriteLoggerFactory(sys.stderr)
+    with_traceback = structlog.processors.format_exc_info if as_json else structlog.dev.set_exc_info
     structlog.configure(
-        processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
+        processors=[*shared, with_traceback, renderer],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelNamesMapping()[level.upper()]),
-        logger_factory=structlog.stdlib.LoggerFactory(),
+        logger_factory=factory,
         cache_logger_on_first_use=False,  # a reconfigured app (new secrets, level) must take effect everywhere
     )
     handler = logging.StreamHandler(sys.stderr)
@@ -58,8 +75,8 @@ def configure_logging(log_format: str = "auto", level: str = "info", secrets: It
             foreign_pre_chain=shared,
             processors=[
                 structlog.stdlib.ProcessorFormatter.remove_processors_meta,
-                structlog.processors.format_exc_info if as_json else structlog.dev.set_exc_info,
-                renderer,
+                with_traceback,
+                structlog.processors.JSONRenderer() if as_json else structlog.dev.ConsoleRenderer(),
             ],
         )
     )
@@ -70,6 +87,11 @@ def configure_logging(log_format: str = "auto", level: str = "info", secrets: It
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
+def json_bytes(event: Any, **_: Any) -> bytes:
+    """One event as JSON (msgspec); values it does not know are written as their ``str``."""
+    return msgspec.json.encode(event, enc_hook=str)
+
+
 def request_log_middleware(app: ASGIApp) -> ASGIApp:
     """Binds a request id, answers it in ``X-Request-ID``, and logs one event per request."""
 
@@ -77,8 +99,8 @@ def request_log_middleware(app: ASGIApp) -> ASGIApp:
         if scope["type"] != ScopeType.HTTP:
             await app(scope, receive, send)
             return
-        headers = dict(scope["headers"])
-        request_id = headers.get(b"x-request-id", b"").decode("latin-1")[:64] or uuid.uuid4().hex[:16]
+        given = next((value for name, value in scope["headers"] if name == b"x-request-id"), b"")
+        request_id = given.decode("latin-1")[:64] or f"{ID_PREFIX}{next(request_numbers):08x}"
         structlog.contextvars.clear_contextvars()
         structlog.contextvars.bind_contextvars(request_id=request_id)
         started = time.perf_counter()

@@ -7,7 +7,6 @@ served forever with an immutable cache header.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import os
 import re
@@ -176,7 +175,13 @@ class FileStore:
         return self.root / "links" / key[:2] / key
 
     async def put(self, data: bytes, kind: ImageKind) -> StoredImage:
-        return await anyio.to_thread.run_sync(self._write, data, kind)
+        image = await sized(len(data), name_image, data, kind)
+        with self._lock:
+            known = image.name in self._lru
+        if known and self._used(image.name, self._path(image.name), data):
+            return image  # stored already: a use, stamped here without a thread hop
+        await anyio.to_thread.run_sync(self._write, image.name, data)
+        return image
 
     async def get(self, name: str) -> tuple[bytes, StoredImage] | None:
         if NAME.match(name) is None:
@@ -220,13 +225,11 @@ class FileStore:
         with self._lock:
             self._evict(keep=None)
 
-    def _write(self, data: bytes, kind: ImageKind) -> StoredImage:
-        image = name_image(data, kind)
-        path = self._path(image.name)
+    def _write(self, name: str, data: bytes) -> None:
+        path = self._path(name)
         if not path.exists():
             atomic_write(path, data)
-        self._used(image.name, path, data)
-        return image
+        self._used(name, path, data)
 
     def _read(self, name: str) -> bytes | None:
         path = self._path(name)
@@ -240,8 +243,11 @@ class FileStore:
         self._used(name, path, data)
         return data
 
-    def _used(self, name: str, path: Path, data: bytes) -> None:
-        """Mark ``name`` most recently used, on disk (mtime), in the index and the hot set; evict if over the cap."""
+    def _used(self, name: str, path: Path, data: bytes) -> bool:
+        """Mark ``name`` most recently used, on disk (mtime), in the index and the hot set; evict if over the cap.
+
+        False when the file is gone (evicted meanwhile by another replica sharing the directory).
+        """
         with self._lock:
             stamp = self._last_stamp = max(time.time_ns(), self._last_stamp + 1)
             if name in self._lru:
@@ -252,8 +258,11 @@ class FileStore:
             if len(data) <= self._hot.maxsize:
                 self._hot[name] = data
             self._evict(keep=name)
-        with contextlib.suppress(FileNotFoundError):  # evicted meanwhile by another replica
+        try:
             os.utime(path, ns=(stamp, stamp))
+        except FileNotFoundError:
+            return False
+        return True
 
     def _evict(self, keep: str | None) -> None:
         """Delete least recently used images until under the cap (never ``keep``, the one just used)."""

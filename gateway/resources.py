@@ -29,12 +29,18 @@ from gateway.signing import LinkSigner, load_or_create_secret
 from gateway.streaming import BackgroundWork
 from gateway.transport import pooled_client
 
-INJECTED = ("router", "pipeline", "store", "remote_images", "background", "side_requests")
-"""The resources handlers may ask for by name."""
+INJECTED = ("router", "store", "remote_images")
+"""The resources a handler that needs only one may ask for by name; others take ``resources`` whole.
+
+litestar resolves two or more dependencies of one handler concurrently, in an
+anyio TaskGroup with a task each: measurable on every request (issue 9), so a
+handler needing several takes the one ``Resources`` instead.
+"""
 
 
 @dataclass(slots=True)
 class Resources:
+    settings: Settings
     store: MediaStore
     router: Router
     pipeline: ImagePipeline
@@ -96,6 +102,7 @@ def build_resources(settings: Settings, client: httpx.AsyncClient, media: httpx.
     fetcher = ImageFetcher(media, fetch_policy(settings))
     signer = link_signer(settings)
     return Resources(
+        settings=settings,
         store=store,
         router=router,
         pipeline=ImagePipeline(router, store, fetcher, signer, settings, rewriter=rewriter),
@@ -125,9 +132,9 @@ async def lifespan(app: Litestar) -> AsyncIterator[None]:
             await resources.background.drain(settings.shutdown_grace_seconds)
 
 
-def provide_settings(state: State) -> Settings:
-    settings: Settings = state.settings
-    return settings
+def provide_resources(state: State) -> Resources:
+    resources: Resources = state.resources
+    return resources
 
 
 def from_resources(name: str) -> Provide:

@@ -27,7 +27,9 @@ from gateway.schemas import to_json
 
 log = structlog.get_logger("gateway.server")
 
-OVERLOADED = NoCapacity("the gateway is serving as many connections as it may; retry shortly", retry_after=1.0)
+OVERLOADED = NoCapacity(
+    "the gateway is serving as many connections as it may; retry shortly", retry_after=1.0, code="too_many_connections"
+)
 
 
 async def answer_overloaded(scope: Any, receive: Any, send: Any) -> None:

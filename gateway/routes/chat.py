@@ -13,15 +13,13 @@ from litestar import Request, Response, post
 from litestar.di import NamedDependency
 from litestar.response import Stream
 
-from config import Settings
 from gateway.errors import InvalidRequest
 from gateway.image_options import check_count, check_extras, requested_size, rewrite_wanted
-from gateway.pipeline import ImagePipeline
 from gateway.render import chat_completion, completion_id, markdown, text_stream
+from gateway.resources import Resources
 from gateway.routes.body import read_body
 from gateway.schemas import ChatCompletion, ChatCompletionRequest, ChatMessage
-from gateway.side_requests import SideRequests
-from gateway.streaming import BackgroundWork, Think, stream_chat
+from gateway.streaming import Think, stream_chat
 from gateway.urls import public_base_url
 
 SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
@@ -39,12 +37,9 @@ def last_user_text(messages: list[ChatMessage]) -> str:
 
 @post("/chat/completions", status_code=200)
 async def create_chat_completion(
-    request: Request[Any, Any, Any],
-    settings: NamedDependency[Settings],
-    pipeline: NamedDependency[ImagePipeline],
-    background: NamedDependency[BackgroundWork],
-    side_requests: NamedDependency[SideRequests],
+    request: Request[Any, Any, Any], resources: NamedDependency[Resources]
 ) -> Response[ChatCompletion] | Stream:
+    settings, pipeline, side_requests = resources.settings, resources.pipeline, resources.side_requests
     body = await read_body(request, ChatCompletionRequest)
     pipeline.router.routes_for(body.model)
     completion = completion_id()
@@ -87,7 +82,7 @@ async def create_chat_completion(
             completion=completion,
             model=body.model,
             keepalive=settings.stream_keepalive_seconds,
-            background=background,
+            background=resources.background,
         )
         return Stream(events, media_type="text/event-stream", headers=SSE_HEADERS)
 

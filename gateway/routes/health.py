@@ -10,10 +10,11 @@ from typing import Any
 from litestar import Request, Response, get
 from litestar.di import NamedDependency
 
-from config import Settings, VendorGroup
+from config import VendorGroup
 from gateway.auth import check_client_key
 from gateway.errors import Unauthorized
 from gateway.pipeline import ImagePipeline
+from gateway.resources import Resources
 from gateway.router import Router
 from gateway.schemas import Health, KeyHealth, ProviderHealth, Readiness, RouteHealth
 
@@ -25,20 +26,17 @@ async def get_health() -> Health:
 
 @get("/health/ready")
 async def get_readiness(
-    request: Request[Any, Any, Any],
-    settings: NamedDependency[Settings],
-    router: NamedDependency[Router],
-    pipeline: NamedDependency[ImagePipeline],
+    request: Request[Any, Any, Any], resources: NamedDependency[Resources]
 ) -> Response[Readiness | Health]:
     """Image models are ready when some key of some route is usable; the rewriting LLM is shown, never failing.
 
     Anyone may ask (load balancers send no key) and gets the overall status;
     which models, groups and keys are failing is told only to a client key.
     """
-    readiness = assess(router, pipeline)
+    readiness = assess(resources.router, resources.pipeline)
     status_code = 200 if not readiness.failing else 503
     try:
-        check_client_key(request.headers, settings)
+        check_client_key(request.headers, resources.settings)
     except Unauthorized:
         return Response(Health(status=readiness.status), status_code=status_code)
     return Response(readiness, status_code=status_code)

@@ -16,7 +16,6 @@ from typing import Any
 from litestar import Request, Response, post
 from litestar.di import NamedDependency
 
-from config import Settings
 from gateway.errors import InvalidRequest, NotFound
 from gateway.image_options import (
     MAX_TEXT,
@@ -28,11 +27,10 @@ from gateway.image_options import (
     rewrite_wanted,
     styled_prompt,
 )
-from gateway.media import MediaStore
-from gateway.pipeline import ImagePipeline, Picture
+from gateway.pipeline import Picture
 from gateway.prompt import ParsedPrompt
-from gateway.remote_images import RemoteImages
 from gateway.render import image_link
+from gateway.resources import Resources
 from gateway.routes.body import read_body
 from gateway.schemas import ImageData, ImageGenerationRequest, ImagesResponse
 from gateway.signing import SignedLink
@@ -44,12 +42,9 @@ MIN_PROMPT = 3
 
 @post("/images/generations", status_code=200)
 async def create_images(
-    request: Request[Any, Any, Any],
-    settings: NamedDependency[Settings],
-    pipeline: NamedDependency[ImagePipeline],
-    store: NamedDependency[MediaStore],
-    remote_images: NamedDependency[RemoteImages],
+    request: Request[Any, Any, Any], resources: NamedDependency[Resources]
 ) -> Response[ImagesResponse]:
+    settings, pipeline = resources.settings, resources.pipeline
     body = await read_body(request, ImageGenerationRequest)
     prompt = body.prompt.strip()
     if len(prompt) < MIN_PROMPT:
@@ -73,7 +68,7 @@ async def create_images(
     )
     if response_format == "b64_json":
         data = [
-            ImageData(revised_prompt=produced.prompt, b64_json=await _base64_of(picture, store, remote_images))
+            ImageData(revised_prompt=produced.prompt, b64_json=await _base64_of(picture, resources))
             for picture in produced.images
         ]
     else:
@@ -83,12 +78,12 @@ async def create_images(
     return Response(ImagesResponse(created=int(time.time()), data=data), headers=headers)
 
 
-async def _base64_of(picture: Picture, store: MediaStore, remote_images: RemoteImages) -> str:
+async def _base64_of(picture: Picture, resources: Resources) -> str:
     """The picture's bytes as base64: from the store, or (link mode) downloaded and stored now."""
     if isinstance(picture, SignedLink):
-        data, _ = await remote_images.open(picture.url, picture.sig)
+        data, _ = await resources.remote_images.open(picture.url, picture.sig)
     else:
-        found = await store.get(picture.name)
+        found = await resources.store.get(picture.name)
         if found is None:
             raise NotFound(f"image '{picture.name}' was evicted from the store before it could be sent")
         data = found[0]
