@@ -13,6 +13,7 @@ raised to the hard limit, since every connection is a file descriptor.
 from __future__ import annotations
 
 import asyncio
+import gc
 import resource
 from typing import Any, ClassVar
 
@@ -108,8 +109,23 @@ def raise_open_file_limit() -> None:
         log.info("server.open_files_raised", soft_was=soft, now=hard)
 
 
+def tune_garbage_collector() -> None:
+    """Fewer, cheaper collections: what exists at start is frozen out of them, and the young generation is larger.
+
+    Every request allocates thousands of short-lived objects; with the
+    default threshold (700) the collector runs every few requests and, with
+    more requests in flight, walks ever more live objects each time: CPU per
+    request grew from 1.5 ms at 10 concurrent requests to 2.5 ms at 1,000, and
+    is 1.7 ms with this (bench/concurrency.py).
+    """
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 20)
+
+
 def serve(app: Litestar, settings: Settings) -> None:
     raise_open_file_limit()
+    tune_garbage_collector()
     uvicorn.run(
         app,
         host=settings.host,
