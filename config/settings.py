@@ -111,6 +111,8 @@ class Settings(BaseSettings):
     """``store``: download vendor links at generation time; ``link``: emit signed links, fetched on first hit."""
     media_max_bytes: int = Field(default=20 * 1024 * 1024, gt=0)
     """Largest image the gateway downloads."""
+    media_max_downloads: int = Field(default=256, ge=1)
+    """Downloads in flight from one image host at once (each holds up to MEDIA_MAX_BYTES); more wait in a queue."""
     media_fetch_timeout_seconds: float = Field(default=60.0, gt=0)
     """Whole budget for one image download, redirects included."""
     media_allow_private_networks: bool = False

@@ -27,7 +27,7 @@ from litestar.exceptions import HTTPException, MethodNotAllowedException, NotFou
 from litestar.routes import HTTPRoute
 from litestar.types.internal_types import PathParameterDefinition
 
-from gateway.schemas import ErrorBody, ErrorDetail
+from gateway.schemas import ErrorBody, ErrorDetail, to_json
 
 log = structlog.get_logger("gateway.errors")
 
@@ -113,6 +113,15 @@ class NoCapacity(ApiError):
 
 def error_response(error: ApiError) -> Response[ErrorBody]:
     return Response(content=error.body(), status_code=error.status_code, headers=error.headers)
+
+
+async def send_error(send: Any, error: ApiError) -> None:
+    """``error`` straight onto an ASGI ``send``, for the places outside the app's handlers (server, middleware)."""
+    payload = to_json(error.body())
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())]
+    headers += [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in error.headers.items()]
+    await send({"type": "http.response.start", "status": error.status_code, "headers": headers})
+    await send({"type": "http.response.body", "body": payload})
 
 
 def handle_api_error(_: Request[Any, Any, Any], error: ApiError) -> Response[ErrorBody]:

@@ -6,6 +6,8 @@ the handlers bound along the way (model, route, key fingerprint, attempts).
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import itertools
 import logging
 import secrets
@@ -19,10 +21,13 @@ import structlog
 from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
+from gateway.errors import NoCapacity, send_error
+
 log = structlog.get_logger("gateway.access")
 ID_PREFIX = secrets.token_hex(4)
 """Request ids are this process's random prefix and a counter: unique across replicas, no system call each."""
 request_numbers = itertools.count(1)
+SHUTTING_DOWN = NoCapacity("the gateway is shutting down; retry shortly", retry_after=1.0, code="shutting_down")
 
 
 class SecretScrubber:
@@ -105,16 +110,22 @@ def request_log_middleware(app: ASGIApp) -> ASGIApp:
         structlog.contextvars.bind_contextvars(request_id=request_id)
         started = time.perf_counter()
         status = 500
+        responded = False
 
         async def send_with_id(message: Message) -> None:
-            nonlocal status
+            nonlocal status, responded
             if message["type"] == "http.response.start":
-                status = message["status"]
+                status, responded = message["status"], True
                 message["headers"] = [*message.get("headers", []), (b"x-request-id", request_id.encode())]
             await send(message)
 
         try:
             await app(scope, receive, send_with_id)
+        except asyncio.CancelledError:  # the server's shutdown grace ran out: a 503, not uvicorn's traceback
+            status = SHUTTING_DOWN.status_code
+            if not responded:
+                with contextlib.suppress(Exception):
+                    await send_error(send_with_id, SHUTTING_DOWN)
         finally:
             log.info(
                 "request.completed",

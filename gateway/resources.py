@@ -54,7 +54,7 @@ def fetch_policy(settings: Settings) -> FetchPolicy:
         max_bytes=settings.media_max_bytes,
         deadline=settings.media_fetch_timeout_seconds,
         allow_private_networks=settings.media_allow_private_networks,
-        max_connections=settings.vendor_max_connections,
+        max_connections=settings.media_max_downloads,
         max_queued=settings.vendor_max_queued,
     )
 

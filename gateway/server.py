@@ -23,27 +23,19 @@ from litestar import Litestar
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from config import Settings
-from gateway.errors import NoCapacity
-from gateway.schemas import to_json
+from gateway.errors import NoCapacity, send_error
 
 log = structlog.get_logger("gateway.server")
 
 OVERLOADED = NoCapacity(
     "the gateway is serving as many connections as it may; retry shortly", retry_after=1.0, code="too_many_connections"
 )
+OVERLOADED.headers["Connection"] = "close"
 
 
 async def answer_overloaded(scope: Any, receive: Any, send: Any) -> None:
     """The ASGI answer to a request on a connection past the limit: the 503 in OpenAI's shape, then close."""
-    payload = to_json(OVERLOADED.body())
-    headers = [
-        (b"content-type", b"application/json"),
-        (b"content-length", str(len(payload)).encode()),
-        (b"retry-after", OVERLOADED.headers["Retry-After"].encode()),
-        (b"connection", b"close"),
-    ]
-    await send({"type": "http.response.start", "status": OVERLOADED.status_code, "headers": headers})
-    await send({"type": "http.response.body", "body": payload})
+    await send_error(send, OVERLOADED)
 
 
 class GuardedHttpToolsProtocol(HttpToolsProtocol):

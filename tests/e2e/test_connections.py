@@ -142,3 +142,23 @@ def test_sigterm_under_load_answers_what_is_in_flight_and_exits(tmp_path: Path) 
         # uvicorn re-raises the signal once it has shut down cleanly, so the exit is "killed by SIGTERM"
         assert server.process.wait(timeout=15) == -signal.SIGTERM
     assert statuses == [200] * 50
+
+
+def test_requests_still_running_when_the_grace_ends_get_a_503_not_a_traceback(tmp_path: Path) -> None:
+    log = tmp_path / "gateway.log"
+
+    async def cut_short(base: str, process: subprocess.Popen[bytes]) -> httpx.Response:
+        async with httpx.AsyncClient(timeout=20) as client:
+            request = asyncio.create_task(client.post(f"{base}/v1/images/generations", json={"prompt": "a fox"}))
+            await asyncio.sleep(0.5)
+            process.send_signal(signal.SIGTERM)
+            return await request
+
+    with fake_vendor(latency=4.0) as vendor:
+        env = vendor_env(vendor, SHUTDOWN_GRACE_SECONDS="1", LOG_FORMAT="json")
+        with gateway_server(env, cwd=tmp_path, log_path=log) as server:
+            response = asyncio.run(cut_short(server.url, server.process))
+            server.process.wait(timeout=15)
+    assert response.status_code == 503
+    assert response.json()["error"]["code"] == "shutting_down"
+    assert "Traceback" not in log.read_text()

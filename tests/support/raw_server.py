@@ -68,6 +68,18 @@ def serving_in_thread(handler: Handler) -> Iterator[str]:
         thread.join(5)
 
 
+class Counted:
+    """A handler that counts the connections it is given."""
+
+    def __init__(self, handler: Handler) -> None:
+        self.handler = handler
+        self.connections = 0
+
+    async def __call__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.connections += 1
+        await self.handler(reader, writer)
+
+
 def answering(payload: bytes, *, keep_open: bool = True) -> Handler:
     """Every request on a connection gets ``payload`` (a whole raw response)."""
 

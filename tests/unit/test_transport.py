@@ -12,7 +12,7 @@ import pytest
 from gateway.addresses import AddressGuard, AddressRefused
 from gateway.transport import PIECE_BYTES, pooled_client
 from providers.http import OriginBusy
-from tests.support.raw_server import answering, reply, serving
+from tests.support.raw_server import Counted, answering, reply, serving
 
 TIMEOUT = httpx.Timeout(5.0)
 
@@ -23,34 +23,21 @@ def client(**options: object) -> httpx.AsyncClient:
 
 
 async def test_a_connection_the_server_closed_while_idle_is_not_reused() -> None:
-    connections = 0
-    answer_once = answering(reply(b"ok", "Connection: keep-alive"), keep_open=False)
-
-    async def counting(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        nonlocal connections
-        connections += 1
-        await answer_once(reader, writer)  # says keep-alive, then closes: the client must notice before reuse
-
-    async with serving(counting) as base, client() as http:
+    # says keep-alive, then closes: the client must notice before reusing the connection
+    server = Counted(answering(reply(b"ok", "Connection: keep-alive"), keep_open=False))
+    async with serving(server) as base, client() as http:
         for _ in range(3):
             assert (await http.get(f"{base}/")).text == "ok"
             await asyncio.sleep(0.05)
-    assert connections == 3
+    assert server.connections == 3
 
 
 async def test_keep_alive_connections_are_reused() -> None:
-    connections = 0
-    answer = answering(reply(b"ok"))
-
-    async def counting(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        nonlocal connections
-        connections += 1
-        await answer(reader, writer)
-
-    async with serving(counting) as base, client() as http:
+    server = Counted(answering(reply(b"ok")))
+    async with serving(server) as base, client() as http:
         for _ in range(5):
             assert (await http.post(f"{base}/", json={"a": 1})).text == "ok"
-    assert connections == 1
+    assert server.connections == 1
 
 
 async def test_requests_past_the_limit_wait_and_past_the_queue_are_refused_at_once() -> None:
@@ -150,21 +137,14 @@ async def test_transport_failures_are_httpx_errors() -> None:
 
 
 async def test_a_guarded_client_never_connects_to_a_forbidden_address() -> None:
-    connections = 0
-    answer = answering(reply(b"ok"))
-
-    async def counting(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        nonlocal connections
-        connections += 1
-        await answer(reader, writer)
-
+    server = Counted(answering(reply(b"ok")))
     guard = AddressGuard(allow_private=False)
-    async with serving(counting) as base, client(guard=guard) as http:
+    async with serving(server) as base, client(guard=guard) as http:
         port = base.rsplit(":", 1)[1]
         for host in ("127.0.0.1", "localhost", "[::ffff:127.0.0.1]", "2130706433"):
             with pytest.raises(AddressRefused):
                 await http.get(f"http://{host}:{port}/")
-    assert connections == 0
-    async with serving(counting) as base, client(guard=AddressGuard(allow_private=True)) as http:
+    assert server.connections == 0
+    async with serving(server) as base, client(guard=AddressGuard(allow_private=True)) as http:
         assert (await http.get(base.replace("127.0.0.1", "localhost"))).text == "ok"
-    assert connections == 1
+    assert server.connections == 1
