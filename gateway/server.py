@@ -30,11 +30,13 @@ log = structlog.get_logger("gateway.server")
 OVERLOADED = NoCapacity(
     "the gateway is serving as many connections as it may; retry shortly", retry_after=1.0, code="too_many_connections"
 )
-OVERLOADED.headers["Connection"] = "close"
 
 
 async def answer_overloaded(scope: Any, receive: Any, send: Any) -> None:
-    """The ASGI answer to a request on a connection past the limit: the 503 in OpenAI's shape, then close."""
+    """The ASGI answer to a request on a connection past the limit: the 503 in OpenAI's shape.
+
+    uvicorn adds ``Connection: close`` itself, since ``_start_asgi_task`` turned the cycle's keep-alive off.
+    """
     await send_error(send, OVERLOADED)
 
 

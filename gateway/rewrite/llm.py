@@ -57,7 +57,7 @@ async def stream(
         response = await client.send(request, stream=True)
         try:
             if not response.is_success:
-                await read_reply(response, key=key, max_bytes=0)
+                await read_reply(response, key=key, max_bytes=REPLY_LIMIT)  # raises the reply's classified error
             async for line in _lines(response, REPLY_LIMIT):
                 delta = _delta_of(line)
                 if delta is None:
