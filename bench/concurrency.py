@@ -397,10 +397,11 @@ def run_inflight(args: argparse.Namespace) -> None:
 def log_summary(log_path: Path) -> str:
     """Images requests the gateway logged as completed, by status, and its problem lines."""
     statuses: dict[int, int] = {}
-    problems = 0
+    problems: list[str] = []
     with log_path.open(errors="replace") as log:
         for line in log:
-            problems += bool(LOG_PROBLEMS.search(line))
+            if LOG_PROBLEMS.search(line):
+                problems.append(line.strip()[:400])
             if '"request.completed"' not in line or "/v1/images/generations" not in line:
                 continue
             try:
@@ -408,7 +409,8 @@ def log_summary(log_path: Path) -> str:
             except (ValueError, KeyError, TypeError):
                 continue
             statuses[status] = statuses.get(status, 0) + 1
-    return f"images requests completed by status {dict(sorted(statuses.items()))}, problem lines {problems}"
+    shown = "".join(f"\n  {line}" for line in problems[:3])
+    return f"images requests completed by status {dict(sorted(statuses.items()))}, problem lines {len(problems)}{shown}"
 
 
 def sanity_request(base: str) -> str:

@@ -14,8 +14,6 @@ import asyncio
 import ipaddress
 import socket
 
-from aiohttp.abc import AbstractResolver, ResolveResult
-
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 # NAT64 (RFC 6052) carries an IPv4 address in its last 32 bits.
 NAT64 = ipaddress.ip_network("64:ff9b::/96")
@@ -101,32 +99,3 @@ class AddressGuard:
                 if is_forbidden(address):
                     raise AddressRefused(host, address)
         return addresses
-
-
-class GuardedResolver(AbstractResolver):
-    """aiohttp's resolver for image downloads: each host resolved once, every address checked, only those used.
-
-    TLS still verifies the certificate against the host name: aiohttp sets
-    the SNI from the URL, not from the address connected to.
-    """
-
-    def __init__(self, guard: AddressGuard) -> None:
-        self._guard = guard
-
-    async def resolve(
-        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
-    ) -> list[ResolveResult]:
-        return [
-            ResolveResult(
-                hostname=host,
-                host=str(address),
-                port=port,
-                family=socket.AF_INET6 if address.version == 6 else socket.AF_INET,
-                proto=0,
-                flags=socket.AI_NUMERICHOST,
-            )
-            for address in await self._guard.resolve(host, port)
-        ]
-
-    async def close(self) -> None:
-        return None

@@ -8,7 +8,7 @@ from litestar.di import Provide
 
 from config import Settings, load_settings
 from gateway import resources
-from gateway.auth import check_anonymous_binding, require_client_key
+from gateway.auth import check_anonymous_binding, client_key_middleware
 from gateway.errors import EXCEPTION_HANDLERS
 from gateway.logging import configure_logging, request_log_middleware
 from gateway.routes.chat import create_chat_completion
@@ -25,7 +25,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     api = Router(
         path="/v1",
         route_handlers=[create_chat_completion, create_images, list_models, get_model],
-        guards=[require_client_key],
+        middleware=[client_key_middleware],
     )
     return Litestar(
         route_handlers=[api, get_health, get_readiness, get_image, get_signed_image],

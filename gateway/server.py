@@ -6,8 +6,10 @@ header and then one byte a second holds its socket forever) and its
 closes a connection whose header has not arrived within
 ``HEADER_TIMEOUT_SECONDS`` (also a fresh connection that says nothing), and
 answers every request on a connection past ``MAX_CONNECTIONS`` with an
-OpenAI-style 503 and ``Connection: close``. At start the open-file limit is
-raised to the hard limit, since every connection is a file descriptor.
+OpenAI-style 503 and ``Connection: close``. Requests start through an
+``Admission`` queue, a bounded number per turn of the event loop, so a burst
+cannot hold the loop for seconds. At start the open-file limit is raised to
+the hard limit, since every connection is a file descriptor.
 """
 
 from __future__ import annotations
@@ -15,7 +17,8 @@ from __future__ import annotations
 import asyncio
 import gc
 import resource
-from typing import Any, ClassVar
+from collections import deque
+from typing import Any, ClassVar, Protocol
 
 import structlog
 import uvicorn
@@ -40,11 +43,66 @@ async def answer_overloaded(scope: Any, receive: Any, send: Any) -> None:
     await send_error(send, OVERLOADED)
 
 
+class Closable(Protocol):
+    def is_closing(self) -> bool: ...
+
+
+class Startable(Protocol):
+    """What ``Admission`` asks of a connection's protocol."""
+
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop: ...
+
+    @property
+    def transport(self) -> Closable: ...
+
+    def start_now(self, cycle: Any, app: Any) -> None: ...
+
+
+class Admission:
+    """Starts requests in arrival order, at most ``per_turn`` each turn of the event loop; health checks at once.
+
+    5,000 requests arriving together otherwise all start in one turn: their
+    first steps (routing, validation, the vendor call's set-up) ran back to
+    back for over a second, and a /health poll waited behind them (longest
+    gap 1.4 s, bench/concurrency.py inflight). Started a few dozen at a time,
+    a turn stays short and everything else gets its turn between them. A
+    request whose client left while it waited is not started at all.
+    """
+
+    HEALTH_PATHS = ("/health",)
+
+    def __init__(self, per_turn: int) -> None:
+        self._per_turn = per_turn
+        self._waiting: deque[tuple[Startable, Any, Any]] = deque()
+        self._scheduled = False
+
+    def start(self, protocol: Startable, cycle: Any, app: Any) -> None:
+        if cycle.scope["path"].startswith(self.HEALTH_PATHS):
+            protocol.start_now(cycle, app)
+            return
+        self._waiting.append((protocol, cycle, app))
+        if not self._scheduled:
+            self._scheduled = True
+            protocol.loop.call_soon(self._next_turn, protocol.loop)
+
+    def _next_turn(self, loop: asyncio.AbstractEventLoop) -> None:
+        for _ in range(min(self._per_turn, len(self._waiting))):
+            protocol, cycle, app = self._waiting.popleft()
+            if not protocol.transport.is_closing():
+                protocol.start_now(cycle, app)
+        if self._waiting:
+            loop.call_soon(self._next_turn, loop)
+        else:
+            self._scheduled = False
+
+
 class GuardedHttpToolsProtocol(HttpToolsProtocol):
-    """uvicorn's httptools protocol with a header deadline and a connection limit (set by ``protocol_for``)."""
+    """uvicorn's httptools protocol with a header deadline, a connection limit and admission (``protocol_for``)."""
 
     header_timeout: ClassVar[float] = 10.0
     max_connections: ClassVar[int] = 16384
+    admission: ClassVar[Admission] = Admission(per_turn=64)
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
@@ -82,7 +140,11 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
     def _start_asgi_task(self, cycle: Any, app: Any) -> None:
         if self._over_limit:
             cycle.keep_alive = False
-            app = answer_overloaded
+            self.start_now(cycle, answer_overloaded)
+        else:
+            self.admission.start(self, cycle, app)
+
+    def start_now(self, cycle: Any, app: Any) -> None:
         super()._start_asgi_task(cycle, app)
 
 
@@ -91,7 +153,11 @@ def protocol_for(settings: Settings) -> type[GuardedHttpToolsProtocol]:
     return type(
         "ConfiguredHttpToolsProtocol",
         (GuardedHttpToolsProtocol,),
-        {"header_timeout": settings.header_timeout_seconds, "max_connections": settings.max_connections},
+        {
+            "header_timeout": settings.header_timeout_seconds,
+            "max_connections": settings.max_connections,
+            "admission": Admission(per_turn=64),
+        },
     )
 
 

@@ -1,14 +1,15 @@
-"""httpx clients over aiohttp's connection pool, with a bounded queue per origin and bounded decoding.
+"""httpx clients over our own connection pool, with a bounded queue per origin and bounded decoding.
 
 httpcore 1.0.9's pool re-runs ``_assign_requests_to_connections`` on every
 request arrival and every response close, and that scan is quadratic in the
 pool's connections: at 100 concurrent vendor calls it was 42% of the event
-loop, at 1,000 a livelock (py-spy, issue 9). aiohttp's connector hands out
-idle connections from a per-host deque in constant time and parses with a C
-parser. The httpx API stays, because the adapters and pytest-httpx speak it:
-``PooledTransport`` is httpx's own ``AsyncHTTPTransport`` (pytest-httpx still
-mocks it) whose ``_pool`` is an ``AiohttpPool`` answering httpcore's
-``handle_async_request``.
+loop, at 1,000 a livelock (py-spy, issue 9). ``Http11Pool`` hands out idle
+connections per origin in constant time (``gateway.connections`` speaks
+HTTP/1.1 over them with httptools' C parser). The httpx API stays, because
+the adapters and pytest-httpx speak it: ``PooledTransport`` is httpx's own
+``AsyncHTTPTransport`` (pytest-httpx still mocks it) whose ``_pool`` is an
+``Http11Pool`` answering httpcore's ``handle_async_request``, and
+``LeanClient`` skips the client layers the gateway never uses.
 
 Also decided here, for every outbound call:
 
@@ -24,46 +25,21 @@ Also decided here, for every outbound call:
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import ssl
 import zlib
 from collections.abc import AsyncIterator, Iterator
 
-import aiohttp
 import httpcore
 import httpx
-from aiohttp.abc import AbstractResolver
-from yarl import URL
+from httpx._exceptions import request_context
 
-from gateway.addresses import AddressGuard, GuardedResolver
+from gateway.addresses import AddressGuard
+from gateway.connections import Http11Connection, Timeouts, open_connection
 from providers.http import OriginBusy
 
 PIECE_BYTES = 64 * 1024
-HEADER_LIMIT = 16 * 1024
 INFLATE_BITS = {"gzip": zlib.MAX_WBITS | 16, "x-gzip": zlib.MAX_WBITS | 16, "deflate": zlib.MAX_WBITS}
 DROPPED_WHEN_DECODED = frozenset({b"content-encoding", b"content-length"})
-
-# aiohttp's exceptions as httpcore's, most specific first; httpx maps those to its own.
-AIOHTTP_ERRORS: tuple[tuple[type[BaseException], type[httpcore.NetworkError | httpcore.TimeoutException]], ...] = (
-    (aiohttp.ConnectionTimeoutError, httpcore.ConnectTimeout),
-    (aiohttp.ServerTimeoutError, httpcore.ReadTimeout),
-    (aiohttp.ClientConnectorError, httpcore.ConnectError),
-    (aiohttp.ServerDisconnectedError, httpcore.ReadError),
-    (aiohttp.ClientPayloadError, httpcore.ReadError),
-    (aiohttp.ClientResponseError, httpcore.ReadError),
-    (aiohttp.ClientError, httpcore.NetworkError),
-)
-
-
-@contextlib.contextmanager
-def aiohttp_errors_as_httpcore() -> Iterator[None]:
-    try:
-        yield
-    except aiohttp.ClientError as error:
-        for source, target in AIOHTTP_ERRORS:
-            if isinstance(error, source):
-                raise target(str(error) or type(error).__name__) from error
-        raise
 
 
 class OriginGate:
@@ -131,40 +107,51 @@ def content_decoder(encodings: list[str]) -> Inflater | None:
 class ResponseBody:
     """A response body as httpcore streams it; closing it hands the connection back and frees the origin's slot."""
 
-    def __init__(self, response: aiohttp.ClientResponse, gate: OriginGate, decoder: Inflater | None) -> None:
-        self._response = response
+    def __init__(
+        self,
+        connection: Http11Connection,
+        pool: Http11Pool,
+        origin: Origin,
+        gate: OriginGate,
+        decoder: Inflater | None,
+        read_timeout: float | None,
+    ) -> None:
+        self._connection = connection
+        self._pool = pool
+        self._origin = origin
         self._gate = gate
         self._decoder = decoder
+        self._read_timeout = read_timeout
         self._closed = False
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
-        with aiohttp_errors_as_httpcore():
-            async for chunk in self._response.content.iter_chunked(PIECE_BYTES):
-                if self._decoder is None:
-                    yield chunk
-                    continue
-                for piece in self._decoder.feed(chunk):
-                    if piece:
-                        yield piece
+        async for chunk in self._connection.body(self._read_timeout):
+            if self._decoder is None:
+                yield chunk
+                continue
+            for piece in self._decoder.feed(chunk):
+                if piece:
+                    yield piece
 
     async def aclose(self) -> None:
         if self._closed:
             return
         self._closed = True
-        if self._response.content.at_eof():
-            self._response.release()  # read to the end: the connection goes back to the pool
-        else:
-            self._response.close()  # unread bytes on the wire: the connection cannot be reused
+        self._pool.put_back(self._origin, self._connection)
         self._gate.release()
 
 
-class AiohttpPool:
-    """What ``httpx.AsyncHTTPTransport`` asks of its pool, answered by an aiohttp session.
+Origin = tuple[bytes, str, int]
 
-    The session is made on first use (aiohttp wants a running loop). With a
-    ``guard``, hosts that are forbidden addresses are refused before anything
-    is sent (aiohttp does not resolve IP literals), and names are resolved by
-    the guard (``GuardedResolver``), so connections go only to checked addresses.
+
+class Http11Pool:
+    """What ``httpx.AsyncHTTPTransport`` asks of its pool: per-origin gates over reusable HTTP/1.1 connections.
+
+    Idle connections wait per origin, newest reused first, each closed after
+    ``keepalive_expiry`` seconds unused; one the server closed is never
+    reused. With a ``guard``, hosts that are forbidden addresses are refused
+    before anything is sent, and names are resolved by the guard, so
+    connections go only to checked addresses.
     """
 
     def __init__(
@@ -181,96 +168,83 @@ class AiohttpPool:
         self._max_waiting = max_waiting
         self._keepalive_expiry = keepalive_expiry
         self._guard = guard
-        self._gates: dict[tuple[bytes, bytes, int | None], OriginGate] = {}
-        self._session: aiohttp.ClientSession | None = None
-
-    def _session_now(self) -> aiohttp.ClientSession:
-        if self._session is None:
-            resolver: AbstractResolver | None = None if self._guard is None else GuardedResolver(self._guard)
-            connector = aiohttp.TCPConnector(
-                limit=0,  # the per-origin gates limit connections
-                ssl=self._ssl_context,
-                keepalive_timeout=self._keepalive_expiry,
-                resolver=resolver,
-            )
-            self._session = aiohttp.ClientSession(
-                connector=connector,
-                auto_decompress=False,  # decoded here, in bounded pieces
-                cookie_jar=aiohttp.DummyCookieJar(),
-                timeout=aiohttp.ClientTimeout(total=None),
-                max_line_size=HEADER_LIMIT,
-                max_field_size=HEADER_LIMIT,
-            )
-        return self._session
-
-    def _gate(self, origin: httpcore.Origin) -> OriginGate:
-        key = (origin.scheme, origin.host, origin.port)
-        gate = self._gates.get(key)
-        if gate is None:
-            gate = self._gates[key] = OriginGate(self._max_active, self._max_waiting)
-        return gate
+        self._gates: dict[Origin, OriginGate] = {}
+        self._idle: dict[Origin, list[Http11Connection]] = {}
 
     async def handle_async_request(self, request: httpcore.Request) -> httpcore.Response:
-        host = request.url.host.decode("ascii")
+        url = request.url
+        host = url.host.decode("ascii")
         if self._guard is not None:
             self._guard.check_literal(host)
-        timeouts: dict[str, float | None] = request.extensions.get("timeout", {})
-        gate = self._gate(request.url.origin)
+        origin = (url.scheme, host, url.port or (443 if url.scheme == b"https" else 80))
+        timeouts: Timeouts = request.extensions.get("timeout", {})
+        gate = self._gates.get(origin)
+        if gate is None:
+            gate = self._gates[origin] = OriginGate(self._max_active, self._max_waiting)
         await gate.acquire(timeouts.get("pool"))
+        connection: Http11Connection | None = None
         try:
-            response = await self._send(request, timeouts)
+            connection = self._idle_connection(origin) or await open_connection(
+                scheme=url.scheme,
+                host=host,
+                port=origin[2],
+                ssl_context=self._ssl_context,
+                guard=self._guard,
+                connect_timeout=timeouts.get("connect"),
+            )
+            head = await connection.send(request, timeouts)
+            headers = head.headers
+            decoder = content_decoder(
+                [value.decode("latin-1") for name, value in headers if name.lower() == b"content-encoding"]
+            )
         except BaseException:
+            if connection is not None:
+                connection.close()
             gate.release()
             raise
-        try:
-            decoder = content_decoder(response.headers.getall("Content-Encoding", []))
-        except httpx.DecodingError:
-            response.close()
-            gate.release()
-            raise
-        headers = list(response.raw_headers)
         if decoder is not None:
             headers = [(name, value) for name, value in headers if name.lower() not in DROPPED_WHEN_DECODED]
         return httpcore.Response(
-            response.status,
+            head.status,
             headers=headers,
-            content=ResponseBody(response, gate, decoder),
-            extensions={
-                "http_version": b"HTTP/1.0" if response.version == aiohttp.HttpVersion10 else b"HTTP/1.1",
-                "reason_phrase": (response.reason or "").encode("latin-1"),
-            },
+            content=ResponseBody(connection, self, origin, gate, decoder, timeouts.get("read")),
+            extensions={"http_version": b"HTTP/" + head.version.encode("ascii"), "reason_phrase": head.reason},
         )
 
-    async def _send(self, request: httpcore.Request, timeouts: dict[str, float | None]) -> aiohttp.ClientResponse:
-        url = request.url
-        host = url.host.decode("ascii")
-        netloc = f"[{host}]" if ":" in host else host
-        port = f":{url.port}" if url.port else ""
-        target = URL(f"{url.scheme.decode()}://{netloc}{port}{url.target.decode('ascii')}", encoded=True)
-        body = b"".join([part async for part in request.stream])  # type: ignore[union-attr]
-        headers = [(name.decode("latin-1"), value.decode("latin-1")) for name, value in request.headers]
-        with aiohttp_errors_as_httpcore():
-            return await self._session_now().request(
-                request.method.decode("ascii"),
-                target,
-                headers=headers,
-                data=body or None,
-                allow_redirects=False,
-                timeout=aiohttp.ClientTimeout(
-                    total=None, connect=timeouts.get("connect"), sock_read=timeouts.get("read")
-                ),
-            )
+    def _idle_connection(self, origin: Origin) -> Http11Connection | None:
+        idle = self._idle.get(origin)
+        while idle:
+            connection = idle.pop()
+            if not connection.closed:
+                connection.reuse()
+                return connection
+        return None
 
-    async def __aenter__(self) -> AiohttpPool:
+    def put_back(self, origin: Origin, connection: Http11Connection) -> None:
+        """Keep a connection whose response was read to its end for the next request; close any other."""
+        reusable = connection.reusable
+        connection.finish()
+        if not reusable:
+            connection.close()
+            return
+        connection.expire_after(self._keepalive_expiry)
+        idle = self._idle.setdefault(origin, [])
+        if len(idle) > self._max_active:  # only closed ones can pile up past the limit
+            idle[:] = [kept for kept in idle if not kept.closed]
+        idle.append(connection)
+
+    async def __aenter__(self) -> Http11Pool:
         return self
 
     async def __aexit__(self, *_: object) -> None:
         await self.aclose()
 
     async def aclose(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
+        for idle in self._idle.values():
+            for connection in idle:
+                connection.close()
+        self._idle.clear()
+        await asyncio.sleep(0)  # the closed sockets' callbacks run: servers see the connections end now
 
 
 _ssl_context: ssl.SSLContext | None = None
@@ -285,11 +259,48 @@ def shared_ssl_context() -> ssl.SSLContext:
 
 
 class PooledTransport(httpx.AsyncHTTPTransport):
-    """httpx's own transport over an ``AiohttpPool`` (so pytest-httpx, which patches this class, still mocks it)."""
+    """httpx's own transport over an ``Http11Pool`` (so pytest-httpx, which patches this class, still mocks it)."""
 
-    def __init__(self, pool: AiohttpPool) -> None:
+    def __init__(self, pool: Http11Pool) -> None:
         super().__init__(verify=shared_ssl_context(), trust_env=False)
         self._pool = pool  # type: ignore[assignment]
+
+
+class LeanClient(httpx.AsyncClient):
+    """httpx's client without the layers the gateway never uses: auth flows, redirects, cookies, event hooks.
+
+    ``AsyncClient.send`` runs every request through them (the cookie jar alone
+    builds two urllib compatibility objects per response); they were a third
+    of an outbound call's CPU (``bench/concurrency.py``). Redirects are
+    followed by hand where they are allowed (``gateway.fetch``), after the
+    next hop is checked, and a vendor's cookies are never sent back: one
+    client serves every key and every user. The transport is called as
+    httpx calls it, so pytest-httpx mocks it the same way.
+    """
+
+    async def send(
+        self,
+        request: httpx.Request,
+        *,
+        stream: bool = False,
+        auth: httpx._types.AuthTypes | httpx._client.UseClientDefault | None = httpx.USE_CLIENT_DEFAULT,
+        follow_redirects: bool | httpx._client.UseClientDefault = httpx.USE_CLIENT_DEFAULT,
+    ) -> httpx.Response:
+        if auth is not httpx.USE_CLIENT_DEFAULT or follow_redirects is True:
+            raise ValueError("the gateway's outbound clients send requests as they are: no auth flow, no redirects")
+        if self.is_closed:
+            raise RuntimeError("Cannot send a request, as the client has been closed.")
+        with request_context(request=request):
+            response = await self._transport.handle_async_request(request)
+        response.request = request
+        response.default_encoding = self._default_encoding
+        if not stream:
+            try:
+                await response.aread()
+            except BaseException:
+                await response.aclose()
+                raise
+        return response
 
 
 def pooled_client(
@@ -300,6 +311,6 @@ def pooled_client(
     guard: AddressGuard | None = None,
     headers: dict[str, str] | None = None,
 ) -> httpx.AsyncClient:
-    """An ``httpx.AsyncClient`` whose connections come from an ``AiohttpPool`` with these per-origin bounds."""
-    pool = AiohttpPool(ssl_context=shared_ssl_context(), max_active=max_active, max_waiting=max_waiting, guard=guard)
-    return httpx.AsyncClient(transport=PooledTransport(pool), timeout=timeout, trust_env=False, headers=headers)
+    """An ``httpx.AsyncClient`` whose connections come from an ``Http11Pool`` with these per-origin bounds."""
+    pool = Http11Pool(ssl_context=shared_ssl_context(), max_active=max_active, max_waiting=max_waiting, guard=guard)
+    return LeanClient(transport=PooledTransport(pool), timeout=timeout, trust_env=False, headers=headers)

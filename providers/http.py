@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -132,12 +133,26 @@ async def translate_transport_errors() -> AsyncIterator[None]:
         raise VendorUnavailable("the vendor call failed", detail=type(error).__name__) from error
 
 
+@functools.lru_cache(maxsize=1024)
+def vendor_url(url: str) -> httpx.URL:
+    """A vendor endpoint parsed once: httpx's URL parsing was a tenth of an outbound call's CPU."""
+    return httpx.URL(url)
+
+
+def json_request(key: str) -> dict[str, str]:
+    return {**bearer(key), "Content-Type": "application/json"}
+
+
 async def post_json(client: httpx.AsyncClient, url: str, *, key: str, payload: dict[str, Any], max_bytes: int) -> Reply:
-    """POST ``payload`` with the key as a bearer token; a non-2xx reply raises its classified error.
+    """POST ``payload`` (as JSON) with the key as a bearer token; a non-2xx reply raises its classified error.
 
     A reply over ``max_bytes`` is a ReplyTooLarge (the next vendor is tried).
     """
-    async with translate_transport_errors(), client.stream("POST", url, json=payload, headers=bearer(key)) as response:
+    body = msgspec.json.encode(payload)
+    async with (
+        translate_transport_errors(),
+        client.stream("POST", vendor_url(url), content=body, headers=json_request(key)) as response,
+    ):
         return await read_reply(response, key=key, max_bytes=max_bytes)
 
 
