@@ -16,6 +16,7 @@ import asyncio
 import collections
 import ssl
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 
 import httpcore
 import httptools
@@ -30,16 +31,14 @@ RESUME_READING_AT = 64 * 1024
 Timeouts = dict[str, float | None]
 
 
+@dataclass(frozen=True, slots=True)
 class ResponseHead:
-    """What arrived before the body: status, headers, reason, version."""
+    """What arrived before the body."""
 
-    __slots__ = ("headers", "reason", "status", "version")
-
-    def __init__(self, status: int, headers: list[tuple[bytes, bytes]], reason: bytes, version: str) -> None:
-        self.status = status
-        self.headers = headers
-        self.reason = reason
-        self.version = version
+    status: int
+    headers: list[tuple[bytes, bytes]]
+    reason: bytes
+    version: str
 
 
 class Http11Connection(asyncio.Protocol):

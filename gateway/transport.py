@@ -104,6 +104,10 @@ def content_decoder(encodings: list[str]) -> Inflater | None:
     return Inflater(layers[0])
 
 
+Origin = tuple[bytes, str, int]
+"""Scheme, host, port: what one gate and one set of idle connections belong to."""
+
+
 class ResponseBody:
     """A response body as httpcore streams it; closing it hands the connection back and frees the origin's slot."""
 
@@ -139,9 +143,6 @@ class ResponseBody:
         self._closed = True
         self._pool.put_back(self._origin, self._connection)
         self._gate.release()
-
-
-Origin = tuple[bytes, str, int]
 
 
 class Http11Pool:
