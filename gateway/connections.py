@@ -22,6 +22,7 @@ import httpcore
 import httptools
 
 from gateway.addresses import AddressGuard
+from gateway.pacing import pacer_for
 
 HEADER_LIMIT = 16 * 1024
 # Reading from a socket pauses while this much of a body is parsed but not yet read.
@@ -62,6 +63,7 @@ class Http11Connection(asyncio.Protocol):
         self._complete = False
         self._error: BaseException | None = None
         self._waiter: asyncio.Future[None] | None = None
+        self._news_queued = False  # the waiter's wake-up waits its turn in the loop's pacer
         self._writable: asyncio.Future[None] | None = None
         self._expiry: asyncio.TimerHandle | None = None
 
@@ -255,10 +257,17 @@ class Http11Connection(asyncio.Protocol):
             self._waiter = None
 
     def _time_out(self, waiter: asyncio.Future[None]) -> None:
-        if not waiter.done():
+        if not waiter.done() and not self._news_queued:
             self._fail(httpcore.ReadTimeout("the server did not answer in time"))
 
     def _wake(self) -> None:
+        """Wake the reader, paced (``gateway.pacing``): a vendor answering thousands at once must not fill one turn."""
+        if not self._news_queued and self._waiter is not None:
+            self._news_queued = True
+            pacer_for(self._loop).call(self._deliver_news)
+
+    def _deliver_news(self) -> None:
+        self._news_queued = False
         if self._waiter is not None and not self._waiter.done():
             self._waiter.set_result(None)
 

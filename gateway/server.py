@@ -6,9 +6,9 @@ header and then one byte a second holds its socket forever) and its
 closes a connection whose header has not arrived within
 ``HEADER_TIMEOUT_SECONDS`` (also a fresh connection that says nothing), and
 answers every request on a connection past ``MAX_CONNECTIONS`` with an
-OpenAI-style 503 and ``Connection: close``. Requests start through an
-``Admission`` queue, a bounded number per turn of the event loop, so a burst
-cannot hold the loop for seconds. At start the open-file limit is raised to
+OpenAI-style 503 and ``Connection: close``. Requests start through
+``admit``, a bounded number per turn of the event loop
+(``gateway.pacing``), so a burst cannot hold the loop for seconds. At start the open-file limit is raised to
 the hard limit, since every connection is a file descriptor.
 """
 
@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import gc
 import resource
-from collections import deque
 from typing import Any, ClassVar, Protocol
 
 import structlog
@@ -27,6 +26,7 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from config import Settings
 from gateway.errors import NoCapacity, send_error
+from gateway.pacing import pacer_for
 
 log = structlog.get_logger("gateway.server")
 
@@ -48,7 +48,7 @@ class Closable(Protocol):
 
 
 class Startable(Protocol):
-    """What ``Admission`` asks of a connection's protocol."""
+    """What ``admit`` asks of a connection's protocol."""
 
     @property
     def loop(self) -> asyncio.AbstractEventLoop: ...
@@ -59,50 +59,34 @@ class Startable(Protocol):
     def start_now(self, cycle: Any, app: Any) -> None: ...
 
 
-class Admission:
-    """Starts requests in arrival order, at most ``per_turn`` each turn of the event loop; health checks at once.
+HEALTH_PATHS = ("/health",)
+
+
+def admit(protocol: Startable, cycle: Any, app: Any) -> None:
+    """Start a request through the loop's ``TurnPacer``, a few dozen per turn in arrival order; health checks at once.
 
     5,000 requests arriving together otherwise all start in one turn: their
     first steps (routing, validation, the vendor call's set-up) ran back to
     back for over a second, and a /health poll waited behind them (longest
-    gap 1.4 s, bench/concurrency.py inflight). Started a few dozen at a time,
-    a turn stays short and everything else gets its turn between them. A
-    request whose client left while it waited is not started at all.
+    gap 1.4 s, bench/concurrency.py inflight). A request whose client left
+    while it waited is not started at all.
     """
+    if cycle.scope["path"].startswith(HEALTH_PATHS):
+        protocol.start_now(cycle, app)
+    else:
+        pacer_for(protocol.loop).call(_start_if_open, protocol, cycle, app)
 
-    HEALTH_PATHS = ("/health",)
 
-    def __init__(self, per_turn: int) -> None:
-        self._per_turn = per_turn
-        self._waiting: deque[tuple[Startable, Any, Any]] = deque()
-        self._scheduled = False
-
-    def start(self, protocol: Startable, cycle: Any, app: Any) -> None:
-        if cycle.scope["path"].startswith(self.HEALTH_PATHS):
-            protocol.start_now(cycle, app)
-            return
-        self._waiting.append((protocol, cycle, app))
-        if not self._scheduled:
-            self._scheduled = True
-            protocol.loop.call_soon(self._next_turn, protocol.loop)
-
-    def _next_turn(self, loop: asyncio.AbstractEventLoop) -> None:
-        for _ in range(min(self._per_turn, len(self._waiting))):
-            protocol, cycle, app = self._waiting.popleft()
-            if not protocol.transport.is_closing():
-                protocol.start_now(cycle, app)
-        if self._waiting:
-            loop.call_soon(self._next_turn, loop)
-        else:
-            self._scheduled = False
+def _start_if_open(protocol: Startable, cycle: Any, app: Any) -> None:
+    if not protocol.transport.is_closing():
+        protocol.start_now(cycle, app)
 
 
 class GuardedHttpToolsProtocol(HttpToolsProtocol):
-    """uvicorn's httptools protocol with a header deadline, a connection limit and admission (``protocol_for``)."""
+    """uvicorn's httptools protocol with a header deadline, a connection limit and paced starts (``protocol_for``)."""
 
     header_timeout: ClassVar[float] = 10.0
     max_connections: ClassVar[int] = 16384
-    admission: ClassVar[Admission] = Admission(per_turn=64)
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
@@ -142,7 +126,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
             cycle.keep_alive = False
             self.start_now(cycle, answer_overloaded)
         else:
-            self.admission.start(self, cycle, app)
+            admit(self, cycle, app)
 
     def start_now(self, cycle: Any, app: Any) -> None:
         super()._start_asgi_task(cycle, app)
@@ -156,7 +140,6 @@ def protocol_for(settings: Settings) -> type[GuardedHttpToolsProtocol]:
         {
             "header_timeout": settings.header_timeout_seconds,
             "max_connections": settings.max_connections,
-            "admission": Admission(per_turn=64),
         },
     )
 

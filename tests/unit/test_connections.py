@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 
 import httpx
 import pytest
 
 from gateway.connections import HEADER_LIMIT, PAUSE_READING_AT
+from gateway.pacing import PER_TURN, pacer_for
 from gateway.transport import pooled_client
-from tests.support.raw_server import Counted, RawRequest, answering, reply, routed, serving
+from tests.support.raw_server import Counted, RawRequest, answering, reply, routed, serving, serving_in_thread
 
 TIMEOUT = httpx.Timeout(5.0)
 
@@ -137,3 +139,25 @@ async def test_the_client_sends_no_cookies_back_and_follows_no_redirects() -> No
         with pytest.raises(ValueError, match="no redirects"):
             await http.get(f"{base}/", follow_redirects=True)
     assert [request.headers.get("cookie") for request in seen] == [None, None]
+
+
+async def test_an_answer_that_came_in_time_is_read_though_the_busy_loop_wakes_its_reader_late() -> None:
+    """Wake-ups wait their turn in the loop's pacer; the read timeout must not fire on an answer already there."""
+    loop = asyncio.get_running_loop()
+    pacer = pacer_for(loop)
+    busy = True
+
+    def work() -> None:  # 2 ms of other requests' work that comes back for more: a loop with a backlog
+        time.sleep(0.002)
+        if busy:
+            pacer.call(work)
+
+    with serving_in_thread(answering(reply(b"in time"))) as base:
+        async with pooled_client(max_active=8, max_waiting=8, timeout=httpx.Timeout(5.0, read=0.2)) as http:
+            for _ in range(PER_TURN * 4):  # about 0.4 s of backlog ahead of any wake-up, twice the read timeout
+                pacer.call(work)
+            try:
+                response = await http.get(f"{base}/")
+            finally:
+                busy = False
+    assert response.text == "in time"
