@@ -32,13 +32,12 @@ class TurnPacer:
         self._refill_scheduled = False
 
     def call(self, callback: Callable[..., Any], *args: Any) -> None:
+        self._schedule_refill()
         if self._budget > 0 and not self._queue:
             self._budget -= 1
-            self._schedule_refill()
             callback(*args)
         else:
             self._queue.append((callback, args))
-            self._schedule_refill()
 
     @property
     def queued(self) -> int:

@@ -7,9 +7,9 @@ closes a connection whose header has not arrived within
 ``HEADER_TIMEOUT_SECONDS`` (also a fresh connection that says nothing), and
 answers every request on a connection past ``MAX_CONNECTIONS`` with an
 OpenAI-style 503 and ``Connection: close``. Requests start through
-``admit``, a bounded number per turn of the event loop
-(``gateway.pacing``), so a burst cannot hold the loop for seconds. At start the open-file limit is raised to
-the hard limit, since every connection is a file descriptor.
+``admit``, a bounded number per turn of the event loop (``gateway.pacing``),
+so a burst cannot hold the loop for seconds. At start the open-file limit is
+raised to the hard limit, since every connection is a file descriptor.
 """
 
 from __future__ import annotations
