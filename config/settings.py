@@ -88,6 +88,12 @@ class Settings(BaseSettings):
     """Answer chat UIs' housekeeping prompts (titles, tags, follow-ups, summaries) without making an image."""
     side_request_patterns: Annotated[list[str], NoDecode] = []
     """Extra regular expressions (a JSON list) that mark a side request; answered with a short title."""
+    chat_follow_ups: bool = True
+    """Read a chat message as a change to the conversation's previous picture when it is one ("at night", "again")."""
+    chat_progress: Literal["reasoning", "content", "off"] = "reasoning"
+    """Where a streamed chat answer shows progress: as thinking (``reasoning_content``), in the answer, or nowhere."""
+    chat_images_field: bool = False
+    """Also put the pictures' links in ``message.images`` / ``delta.images`` (OpenRouter's shape)."""
 
     flux_gen_model: str | None = None
     flux_gen_api_base: str | None = None

@@ -10,17 +10,19 @@ fail for good.
 from __future__ import annotations
 
 import asyncio
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import structlog
 
 from config import Settings
-from gateway.errors import ApiError, InvalidRequest, UpstreamFailed
+from gateway.errors import ApiError, UpstreamFailed
 from gateway.fetch import FetchRefused, ImageFetcher
-from gateway.image_options import MAX_TEXT, Extras
+from gateway.image_options import Extras
 from gateway.media import ImageTooLarge, MediaStore, StoredImage, sniff
-from gateway.prompt import ParsedPrompt, parse_prompt
+from gateway.prompt import ParsedPrompt
+from gateway.refinement import merge
 from gateway.rewrite import PromptRewriter, Rewrite
 from gateway.router import Router
 from gateway.signing import LinkSigner, SignedLink
@@ -31,15 +33,39 @@ Picture = StoredImage | SignedLink
 """A result as clients get it: a stored copy, or (``MEDIA_MODE=link``) a signed link stored on first hit."""
 
 log = structlog.get_logger("gateway.pipeline")
+SEED_RANGE = 2**31 - 64
+"""Seeds the gateway picks stay in a signed 32-bit int (the narrowest range vendors take), with room for ``n``."""
+
+
+@dataclass(frozen=True, slots=True)
+class Basis:
+    """The earlier picture a request changes: the prompt that made it, and the seed to keep (None: a new one)."""
+
+    prompt: str
+    seed: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class _Made:
+    """One job's outcome: its stored pictures, the route that served it, the calls it took and its seed."""
+
+    pictures: list[Picture]
+    route: str
+    attempts: int
+    seed: int
 
 
 @dataclass(frozen=True, slots=True)
 class Produced:
-    """What a request produced: the stored images, the prompt that made them, and who made them."""
+    """What a request produced: the stored images, the prompt, size and seeds that made them, and who made them."""
 
     images: list[Picture]
     prompt: str
     """The prompt the vendor was sent: rewritten, or the user's own."""
+    width: int
+    height: int
+    seeds: list[int]
+    """The seed of each image, in order (vendors that take no seed ignored it)."""
     routes: list[str]
     """The routes that delivered, in order, without repeats."""
     attempts: int
@@ -65,16 +91,6 @@ class ImagePipeline:
         self._signer = signer
         self._settings = settings
 
-    def prepare(self, model: str, idea: str, *, param: str = "prompt") -> ParsedPrompt:
-        """Check the model and read the size out of the idea, before any vendor is called."""
-        self.router.routes_for(model)
-        if len(idea) > MAX_TEXT:
-            raise InvalidRequest(f"the prompt is longer than {MAX_TEXT} characters", param=param)
-        parsed = parse_prompt(idea, self._settings.aspect_ratios, self._settings.default_size)
-        if not parsed.text:
-            raise InvalidRequest("the prompt is empty: describe the picture you want", param=param)
-        return parsed
-
     async def produce(
         self,
         model: str,
@@ -83,25 +99,44 @@ class ImagePipeline:
         n: int = 1,
         extras: Extras | None = None,
         rewrite: bool = True,
+        basis: Basis | None = None,
         on_reasoning: Listener | None = None,
+        on_progress: Listener | None = None,
     ) -> Produced:
-        """``n`` pictures for a prepared prompt (rewritten first unless ``rewrite`` is off), stored before this returns.
+        """``n`` pictures for a prompt (rewritten first unless ``rewrite`` is off), stored before this returns.
 
         The size was read from the user's words (or fields) before; the
-        rewritten prompt never changes it. With a seed and ``n`` > 1, picture
-        ``i`` gets ``seed + i`` so the pictures differ but stay reproducible.
+        rewritten prompt never changes it. With ``basis``, ``parsed`` is a
+        change to an earlier picture's prompt (empty: the same prompt again).
+        The seed is the client's, else the basis's (a change keeps the
+        composition), else a new one per request, so asking again gives a new
+        picture; picture ``i`` of ``n`` gets ``seed + i``.
         """
         extras = extras or Extras()
         structlog.contextvars.bind_contextvars(model=model, size=f"{parsed.width}x{parsed.height}", n=n)
         self._note_ignored_extras(model, extras)
-        rewritten = await self.rewritten(parsed, rewrite=rewrite, on_reasoning=on_reasoning)
+        heard: list[str] = []
+
+        def relay(text: str) -> None:
+            heard.append(text)
+            if on_reasoning is not None:
+                on_reasoning(text)
+
+        listener = None if on_reasoning is None else relay  # a listener makes the LLM call a streamed one
+        rewritten = await self.rewritten(parsed, rewrite=rewrite, basis=basis, on_reasoning=listener)
+        if rewritten.reasoning and not heard and on_reasoning is not None:
+            on_reasoning(rewritten.reasoning)  # from the cache, or a request that shared another's call
+        if on_progress is not None:
+            on_progress(f"Prompt: {rewritten.prompt}")
+        seed = extras.seed if extras.seed is not None else basis.seed if basis and basis.seed is not None else None
+        seed = secrets.randbelow(SEED_RANGE) if seed is None else seed
         jobs = [
             ImageJob(
                 prompt=rewritten.prompt,
                 width=parsed.width,
                 height=parsed.height,
                 model=model,
-                seed=None if extras.seed is None else extras.seed + index,
+                seed=seed + index,
                 steps=extras.steps,
                 negative_prompt=extras.negative_prompt,
                 guidance=extras.guidance,
@@ -110,27 +145,30 @@ class ImagePipeline:
             )
             for index in range(n)
         ]
-        made = await self._fan_out(model, jobs)
+        made = await self._fan_out(model, jobs, on_progress)
         return Produced(
-            images=[picture for pictures, _, _ in made for picture in pictures],
+            images=[picture for one in made for picture in one.pictures],
             prompt=rewritten.prompt,
-            routes=list(dict.fromkeys(route for _, route, _ in made)),
-            attempts=sum(attempts for _, _, attempts in made),
+            width=parsed.width,
+            height=parsed.height,
+            seeds=[one.seed for one in made for _ in one.pictures],
+            routes=list(dict.fromkeys(one.route for one in made)),
+            attempts=sum(one.attempts for one in made),
             reasoning=rewritten.reasoning,
         )
 
-    async def _fan_out(self, model: str, jobs: list[ImageJob]) -> list[tuple[list[Picture], str, int]]:
+    async def _fan_out(self, model: str, jobs: list[ImageJob], on_progress: Listener | None) -> list[_Made]:
         """Every job at once; what succeeded (stored), or the error of the call that failed last if none did."""
         failures: list[ApiError] = []
 
-        async def one(job: ImageJob) -> tuple[list[Picture], str, int] | None:
+        async def one(job: ImageJob) -> _Made | None:
             try:
-                generated = await self.router.generate(model, job)
+                generated = await self.router.generate(model, job, listener=on_progress)
                 pictures = await asyncio.gather(*(self.keep(result) for result in generated.value))
             except ApiError as error:
                 failures.append(error)
                 return None
-            return list(pictures), generated.route.name, generated.attempts
+            return _Made(list(pictures), generated.route.name, generated.attempts, job.seed or 0)
 
         if len(jobs) == 1:  # in this task, so the router's log context (route, key, attempts) reaches the request log
             outcomes = [await one(jobs[0])]
@@ -142,8 +180,8 @@ class ImagePipeline:
         if failures:
             log.warning("images.partial", made=len(made), failed=len(failures), last_error=failures[-1].message)
         if len(jobs) > 1:
-            routes = ",".join(dict.fromkeys(route for _, route, _ in made))
-            structlog.contextvars.bind_contextvars(route=routes, attempts=sum(tries for _, _, tries in made))
+            routes = ",".join(dict.fromkeys(one.route for one in made))
+            structlog.contextvars.bind_contextvars(route=routes, attempts=sum(one.attempts for one in made))
         return made
 
     def _note_ignored_extras(self, model: str, extras: Extras) -> None:
@@ -160,12 +198,30 @@ class ImagePipeline:
         return max(route.provider.size_multiple for route in self.router.routes_for(model))
 
     async def rewritten(
-        self, parsed: ParsedPrompt, *, rewrite: bool = True, on_reasoning: Listener | None = None
+        self,
+        parsed: ParsedPrompt,
+        *,
+        rewrite: bool = True,
+        basis: Basis | None = None,
+        on_reasoning: Listener | None = None,
     ) -> Rewrite:
-        """The prompt to send: through the rewriting LLM when it is configured and wanted, else as written."""
-        if self.rewriter is None or not rewrite or parsed.verbatim:
-            return Rewrite(parsed.text)
-        return await self.rewriter.rewrite(parsed.text, on_reasoning=on_reasoning)
+        """The prompt to send: through the rewriting LLM when it is configured and wanted, else as written.
+
+        A change to an earlier picture goes to the LLM with that picture's
+        prompt; without one (or when it fails) the change is merged into it.
+        """
+        use_llm = self.rewriter is not None and rewrite and not parsed.verbatim
+        if basis is None:
+            if self.rewriter is None or not use_llm:
+                return Rewrite(parsed.text)
+            return await self.rewriter.rewrite(parsed.text, on_reasoning=on_reasoning)
+        if not parsed.text:
+            return Rewrite(basis.prompt)
+        merged = merge(basis.prompt, parsed.text)
+        log.info("prompt.refined", merged_words=len(merged.split()), llm=use_llm)
+        if self.rewriter is None or not use_llm:
+            return Rewrite(merged)
+        return await self.rewriter.refine(basis.prompt, parsed.text, fallback=merged, on_reasoning=on_reasoning)
 
     async def keep(self, result: ImageResult) -> Picture:
         """Store one vendor result (downloading it if it is a link); the stored copy is what clients get.

@@ -57,6 +57,8 @@ class ParsedPrompt:
     ratio: str | None = None
     verbatim: bool = False
     """The user wrote ``raw:`` first: use the prompt as written, no rewriting."""
+    sized: bool = False
+    """The words named a size (a ratio or WxH); otherwise the size is the default."""
 
 
 def parse_prompt(text: str, ratios: Mapping[str, Size], default: Size) -> ParsedPrompt:
@@ -68,7 +70,7 @@ def parse_prompt(text: str, ratios: Mapping[str, Size], default: Size) -> Parsed
         found = finder(text, ratios)
         if found:
             (start, end), size, ratio = found
-            return ParsedPrompt(_remove(text, start, end), size[0], size[1], ratio, bool(verbatim))
+            return ParsedPrompt(_remove(text, start, end), size[0], size[1], ratio, bool(verbatim), sized=True)
     return ParsedPrompt(_tidy(text), default[0], default[1], verbatim=bool(verbatim))
 
 

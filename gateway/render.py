@@ -6,6 +6,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator
 
+from gateway.chat_markdown import picture_markdown
 from gateway.pipeline import Picture, Produced
 from gateway.schemas import (
     AssistantMessage,
@@ -15,6 +16,8 @@ from gateway.schemas import (
     ChunkChoice,
     Delta,
     ErrorBody,
+    ImagePart,
+    ImageUrl,
     Usage,
     to_json,
 )
@@ -36,9 +39,17 @@ def image_link(base_url: str, image: Picture) -> str:
 
 
 def markdown(produced: Produced, base_url: str, *, show_prompt: bool = True) -> str:
-    """One Markdown image per picture, then the prompt that made them."""
-    images = "\n\n".join(f"![image]({image_link(base_url, image)})" for image in produced.images)
+    """One Markdown image per picture (carrying its prompt, size and seed for a follow-up), then the prompt."""
+    images = "\n\n".join(
+        picture_markdown(image_link(base_url, image), produced.prompt, produced.width, produced.height, seed)
+        for image, seed in zip(produced.images, produced.seeds, strict=True)
+    )
     return f"{images}\n\n{produced.prompt}" if show_prompt else images
+
+
+def image_parts(produced: Produced, base_url: str) -> list[ImagePart]:
+    """The pictures as ``message.images`` (OpenRouter's shape), by link: base64 in SSE breaks chat UIs' readers."""
+    return [ImagePart(image_url=ImageUrl(url=image_link(base_url, image))) for image in produced.images]
 
 
 def approx_tokens(text: str) -> int:
@@ -46,17 +57,31 @@ def approx_tokens(text: str) -> int:
     return max(1, len(text) // 4)
 
 
-def chat_completion(completion: str, model: str, content: str, prompt: str, *, reasoning: str = "") -> ChatCompletion:
+def usage_of(prompt: str, content: str) -> Usage:
     prompt_tokens, completion_tokens = approx_tokens(prompt), approx_tokens(content)
+    return Usage(prompt_tokens, completion_tokens, prompt_tokens + completion_tokens)
+
+
+def chat_completion(
+    completion: str,
+    model: str,
+    content: str,
+    prompt: str,
+    *,
+    reasoning: str = "",
+    images: list[ImagePart] | None = None,
+) -> ChatCompletion:
     message = AssistantMessage(content=content)
     if reasoning:
         message.reasoning_content = reasoning
+    if images:
+        message.images = images
     return ChatCompletion(
         id=completion,
         created=int(time.time()),
         model=model,
         choices=[Choice(message=message)],
-        usage=Usage(prompt_tokens, completion_tokens, prompt_tokens + completion_tokens),
+        usage=usage_of(prompt, content),
     )
 
 
@@ -64,12 +89,21 @@ def sse(payload: ChatCompletionChunk | ErrorBody) -> bytes:
     return b"data: " + to_json(payload) + b"\n\n"
 
 
-async def text_stream(completion: str, model: str, text: str) -> AsyncIterator[bytes]:
-    """A whole text answer as SSE: role, content, finish, ``[DONE]``."""
+async def text_stream(completion: str, model: str, text: str, *, usage: Usage | None) -> AsyncIterator[bytes]:
+    """A whole text answer as SSE: role, content, finish, the usage chunk if asked for, ``[DONE]``."""
     yield chunk(completion, model, Delta(role="assistant", content=""))
     yield chunk(completion, model, Delta(content=text))
-    yield chunk(completion, model, Delta(), finish_reason="stop")
-    yield SSE_DONE
+    for ending in stream_end(completion, model, usage):
+        yield ending
+
+
+def stream_end(completion: str, model: str, usage: Usage | None) -> list[bytes]:
+    """The finish chunk, the usage chunk (``stream_options.include_usage``: no choices, only usage), ``[DONE]``."""
+    ending = [chunk(completion, model, Delta(), finish_reason="stop")]
+    if usage is not None:
+        last = ChatCompletionChunk(id=completion, created=int(time.time()), model=model, choices=[], usage=usage)
+        ending.append(sse(last))
+    return [*ending, SSE_DONE]
 
 
 def chunk(completion: str, model: str, delta: Delta, finish_reason: str | None = None) -> bytes:

@@ -76,6 +76,13 @@ class Route:
 T = TypeVar("T")
 Attempt = Callable[[Route, Key], Awaitable[T]]
 """One try of a call through one route with one key; raises a ProviderError when it fails."""
+Listener = Callable[[str], None]
+"""Told, in a sentence a user may read, each time an attempt fails and what the router does next."""
+NEXT_STEP_WORDS = {
+    NextStep.NEXT_KEY: "trying another key",
+    NextStep.NEXT_ROUTE: "trying the next vendor",
+    NextStep.SKIP_ROUTE: "trying the next vendor",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +111,7 @@ class _Walk:
     vendor_failed: bool = False
     busy: bool = False
     """Some route was skipped because our own queue for its vendor was full."""
+    listener: Listener | None = None
 
 
 class Router:
@@ -146,7 +154,7 @@ class Router:
     def is_healthy(self, route: Route) -> bool:
         return route.unhealthy_until <= self._clock()
 
-    async def generate(self, model: str, job: ImageJob) -> Generated:
+    async def generate(self, model: str, job: ImageJob, *, listener: Listener | None = None) -> Generated:
         """Images for ``job`` from the first route and key that deliver; raises an ApiError when none does."""
 
         async def attempt(route: Route, key: Key) -> list[ImageResult]:
@@ -155,11 +163,11 @@ class Router:
                 vendor_job, base_url=route.group.api_base, key=key.value, client=self._client
             )
 
-        return await self.run(self.routes_for(model), attempt)
+        return await self.run(self.routes_for(model), attempt, listener=listener)
 
-    async def run(self, routes: list[Route], attempt: Attempt[T]) -> Delivered[T]:
+    async def run(self, routes: list[Route], attempt: Attempt[T], *, listener: Listener | None = None) -> Delivered[T]:
         """``attempt`` through the routes and their keys under the failover rules; an ApiError when none delivers."""
-        walk = _Walk(deadline=self._clock() + self._policy.deadline)
+        walk = _Walk(deadline=self._clock() + self._policy.deadline, listener=listener)
         try:
             return await self._one_pass(routes, attempt, walk)  # most requests end here: no retry machinery (20 us)
         except PassFailed:
@@ -168,6 +176,7 @@ class Router:
             stop=stop_after_attempt(self._policy.rounds) | stop_after_delay(self._policy.deadline),
             wait=wait_exponential(multiplier=self._policy.backoff, max=10) + wait_random(0, self._policy.backoff),
             retry=retry_if_exception_type(PassFailed),
+            before_sleep=lambda state: self._tell_retry(walk, state.upcoming_sleep),
             reraise=True,
         )
         try:
@@ -192,6 +201,8 @@ class Router:
                 except ProviderError as error:
                     walk.last_error = error
                     self._record_failure(route, key, error, walk)
+                    if walk.listener is not None and error.next_step in NEXT_STEP_WORDS:
+                        walk.listener(f"{route.name} failed ({error.message}); {NEXT_STEP_WORDS[error.next_step]}.")
                     if error.next_step is NextStep.STOP:
                         raise VendorRejected(error.message, param="prompt") from None
                     if error.next_step is NextStep.NEXT_ROUTE:
@@ -222,6 +233,11 @@ class Router:
         except Exception as error:  # an adapter tripped over a reply it did not expect: that vendor's fault
             log.warning("vendor.adapter_failed", route=route.name, error=type(error).__name__, exc_info=error)
             raise MalformedReply("the vendor's reply could not be read", detail=type(error).__name__) from error
+
+    @staticmethod
+    def _tell_retry(walk: _Walk, wait: float) -> None:
+        if walk.listener is not None and walk.attempts:  # the first "round" is the pass that already ran
+            walk.listener(f"Every vendor failed; trying them all again in {wait:.1f} s.")
 
     def _record_failure(self, route: Route, key: Key, error: ProviderError, walk: _Walk) -> None:
         route.pool.report_failure(key, error.key_verdict, error.retry_after)

@@ -35,10 +35,15 @@ class ChatMessage(msgspec.Struct):
         return "\n".join(parts)
 
 
+class StreamOptions(msgspec.Struct):
+    include_usage: bool = False
+
+
 class ChatCompletionRequest(msgspec.Struct):
     model: str
     messages: list[ChatMessage]
     stream: bool = False
+    stream_options: StreamOptions | None = None
     user: str | None = None
     rewrite: bool | None = None
     """Extra body field: ``false`` sends the prompt to the vendor as written."""
@@ -81,11 +86,24 @@ class ImagesResponse(msgspec.Struct):
     data: list[ImageData]
 
 
+class ImageUrl(msgspec.Struct):
+    url: str
+
+
+class ImagePart(msgspec.Struct):
+    """A picture in ``message.images`` / ``delta.images``, OpenRouter's shape for image output."""
+
+    image_url: ImageUrl
+    type: str = "image_url"
+
+
 class AssistantMessage(msgspec.Struct):
     content: str
     role: str = "assistant"
     reasoning_content: str | msgspec.UnsetType = msgspec.UNSET
     """The rewriting LLM's thinking (reasoning mode), where chat UIs look for it."""
+    images: list[ImagePart] | msgspec.UnsetType = msgspec.UNSET
+    """The pictures by link (``CHAT_IMAGES_FIELD``), for clients that read OpenRouter's shape."""
 
 
 class Choice(msgspec.Struct):
@@ -113,6 +131,7 @@ class Delta(msgspec.Struct, omit_defaults=True):
     role: str | None = None
     content: str | None = None
     reasoning_content: str | None = None
+    images: list[ImagePart] | None = None
 
 
 class ChunkChoice(msgspec.Struct):
@@ -127,6 +146,8 @@ class ChatCompletionChunk(msgspec.Struct):
     model: str
     choices: list[ChunkChoice]
     object: str = "chat.completion.chunk"
+    usage: Usage | msgspec.UnsetType = msgspec.UNSET
+    """Only on the last chunk, and only when the request asked for it (``stream_options.include_usage``)."""
 
 
 class ModelCard(msgspec.Struct):

@@ -24,6 +24,7 @@ import structlog
 from gateway.prompt import parse_prompt
 from gateway.rewrite import PromptRewriter
 from gateway.schemas import ChatMessage
+from gateway.tags import between, without_thinking
 
 log = structlog.get_logger("gateway.side_requests")
 
@@ -205,29 +206,6 @@ def title_of(idea: str, *, emoji: bool = False) -> str:
     title = title.strip(" ,.;:!?\"'") or FALLBACK_IDEA
     title = title[0].upper() + title[1:]
     return f"🎨 {title}" if emoji else title
-
-
-def between(text: str, opening: str, closing: str) -> list[str]:
-    """The stripped texts between each ``opening`` and the next ``closing`` (case-insensitive), found in one pass."""
-    opening_tag, closing_tag = re.compile(re.escape(opening), re.I), re.compile(re.escape(closing), re.I)
-    found: list[str] = []
-    position = 0
-    while (start := opening_tag.search(text, position)) and (end := closing_tag.search(text, start.end())):
-        found.append(text[start.end() : end.start()].strip())
-        position = end.end()
-    return found
-
-
-def without_thinking(text: str) -> str:
-    """``text`` with every ``<think>…</think>`` block removed (an unclosed one runs to the end)."""
-    kept: list[str] = []
-    position = 0
-    while (start := text.find("<think>", position)) >= 0:
-        kept.append(text[position:start])
-        end = text.find("</think>", start)
-        position = len(text) if end < 0 else end + len("</think>")
-    kept.append(text[position:])
-    return "".join(kept)
 
 
 def _in_shape(reply: str, side: SideRequest) -> str | None:

@@ -5,6 +5,10 @@ the reasoning prompt lets the model plan inside ``<think>…</think>`` first, an
 its examples show that shape. Both turn an idea in any language into one
 English paragraph of comma-separated phrases, 30 to 50 words, because that is
 what FLUX, SDXL and their kin follow best.
+
+A follow-up in a chat ("make it a watercolor", "without the boat") is a change
+to the previous picture: the model gets the previous prompt and the request,
+under the same rules, and writes the whole new prompt.
 """
 
 from __future__ import annotations
@@ -84,8 +88,84 @@ EXAMPLES: list[tuple[str, str, str]] = [
 ]
 
 
+CHANGE_TASK = """\
+You change the prompt of a picture a text-to-image model has just made, as the user asks. You get the previous \
+prompt and the user's request; write the whole new prompt.
+
+- Keep the subject, the composition and every detail the request does not change; apply the change the request \
+asks for (a style or medium, a time of day, something added, removed, moved or recoloured, a mood).
+- A new style, medium, time or setting replaces the old one; it is not added next to it.
+- Something to remove is left out of the new prompt entirely, not described as absent.
+- If the request is not a change but a different picture altogether, write a prompt for it alone."""
+
+CHANGE_FAST = f"""\
+{CHANGE_TASK}
+
+{RULES}
+
+Answer with the new prompt only: no title, no "Prompt:", no quotes around it, no explanation."""
+
+CHANGE_REASONING = f"""\
+{CHANGE_TASK}
+
+First think inside <think></think>: what the request changes, what must stay, and how the new prompt should read. \
+Keep the thinking short, a few sentences.
+
+{RULES}
+
+After </think>, answer with the new prompt only: no title, no "Prompt:", no quotes around it, no explanation."""
+
+CHANGE_EXAMPLES: list[tuple[str, str, str, str]] = [
+    # (previous prompt, request, thinking, new prompt)
+    (
+        EXAMPLES[0][2],
+        "make it a watercolor painting",
+        "Same cat on the same roof at golden hour; the medium changes from photograph to watercolor, so the "
+        "photographic terms go.",
+        "a ginger tabby cat sitting on the ridge of a terracotta tile roof, looking over the town, loose watercolor "
+        "painting, soft washes and paper texture, chimneys and rooftops fading into the distance, warm golden hour "
+        "light, calm and content mood",
+    ),
+    (
+        EXAMPLES[1][2],
+        "no umbrella, and make it snow",
+        "Keep the woman, the street, the night and the cyberpunk style; drop the umbrella entirely and turn the rain "
+        "into snow.",
+        "a young woman in a long coat walking down a narrow street at night, cyberpunk style, digital illustration, "
+        "glowing neon signs in pink and cyan, snow falling, neon reflected in slushy asphalt, steam rising from "
+        "vents, seen from behind, moody cinematic atmosphere",
+    ),
+    (
+        EXAMPLES[3][2],
+        "füge eine schwarze Katze hinzu",
+        "German: add a black cat. Keep the three apples, the table and the oil painting; the cat sits beside them.",
+        "three red and yellow apples on a worn wooden table, a black cat sitting beside them and watching, classic "
+        "still life oil painting, visible brushstrokes, a folded linen cloth and a dark background, soft window "
+        "light from the left, rich warm earthy colours",
+    ),
+]
+
+
 def system_prompt(mode: Mode) -> str:
     return REASONING if mode == "reasoning" else FAST
+
+
+def change_request(previous: str, request: str) -> str:
+    """What the model reads for one change: the previous prompt, then the user's request."""
+    return f"Previous prompt: {previous}\nRequest: {request}"
+
+
+def change_conversation(mode: Mode, previous: str, request: str) -> list[dict[str, str]]:
+    """The messages sent for a change to the previous picture: its own instructions and worked examples."""
+    messages = [{"role": "system", "content": CHANGE_REASONING if mode == "reasoning" else CHANGE_FAST}]
+    for example_previous, example_request, thinking, prompt in CHANGE_EXAMPLES:
+        answer = f"<think>{thinking}</think>\n{prompt}" if mode == "reasoning" else prompt
+        messages += [
+            {"role": "user", "content": change_request(example_previous, example_request)},
+            {"role": "assistant", "content": answer},
+        ]
+    messages.append({"role": "user", "content": change_request(previous, request)})
+    return messages
 
 
 def conversation(mode: Mode, idea: str) -> list[dict[str, str]]:

@@ -4,8 +4,10 @@ The LLM is a one-group Router of its own, so ``OPENAI_API_KEY``'s keys rotate,
 cool down and fail over exactly like an image vendor's. Whatever goes wrong
 (every key failing, an unusable answer, ``REWRITE_TIMEOUT`` passing), the
 user's own prompt is used and the request goes on; the failure is logged.
-Answers are cached by (mode, model, idea) for a while, and concurrent
-identical requests share one LLM call.
+A change to the previous picture of a chat is a rewrite too, with its own
+instructions and the previous prompt. Answers are cached by (mode, model,
+idea or previous prompt and change) for a while, and concurrent identical
+requests share one LLM call.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from config.groups import parse_models
 from gateway.errors import ApiError
 from gateway.keys import CooldownPolicy, Key
 from gateway.rewrite import llm
-from gateway.rewrite.instructions import Mode, conversation
+from gateway.rewrite.instructions import Mode, change_conversation, conversation
 from gateway.rewrite.reply import Rewrite, ThinkSplitter, UnusableReply, parse_reply
 from gateway.router import Attempt, RetryPolicy, Route, Router
 from gateway.singleflight import SingleFlight
@@ -56,7 +58,7 @@ class PromptRewriter:
         self._router = router
         self._timeout = timeout
         self._cache = cache
-        self._flights: SingleFlight[tuple[str, str, str], Rewrite] = SingleFlight()
+        self._flights: SingleFlight[tuple[str, ...], Rewrite] = SingleFlight()
 
     @property
     def router(self) -> Router:
@@ -64,17 +66,29 @@ class PromptRewriter:
 
     async def rewrite(self, idea: str, *, on_reasoning: Listener | None = None) -> Rewrite:
         """The rewritten prompt, or ``Rewrite(idea)`` when rewriting fails; thinking goes to ``on_reasoning`` live."""
-        key = (self.mode, self.model, idea)
+        return await self._cached((self.mode, self.model, idea), conversation(self.mode, idea), idea, on_reasoning)
+
+    async def refine(
+        self, previous: str, change: str, *, fallback: str, on_reasoning: Listener | None = None
+    ) -> Rewrite:
+        """The previous prompt with ``change`` applied, written by the LLM; ``Rewrite(fallback)`` when that fails."""
+        key = (self.mode, self.model, previous, change)
+        return await self._cached(key, change_conversation(self.mode, previous, change), fallback, on_reasoning)
+
+    async def _cached(
+        self, key: tuple[str, ...], messages: list[dict[str, str]], fallback: str, on_reasoning: Listener | None
+    ) -> Rewrite:
+        """One cached, shared LLM call for ``messages``; ``Rewrite(fallback)`` when it fails."""
         cached = self._cache.get(key) if self._cache is not None else None
         if cached is not None:
             log.info("rewrite.cache_hit", mode=self.mode)
             return cached
         started = time.perf_counter()
         result = await self._bounded(
-            "rewrite.failed", lambda: self._flights.run(key, lambda: self._ask(idea, on_reasoning))
+            "rewrite.failed", lambda: self._flights.run(key, lambda: self._ask(messages, on_reasoning))
         )
         if result is None:
-            return Rewrite(idea)
+            return Rewrite(fallback)
         if self._cache is not None:
             self._cache[key] = result
         log.info("rewrite.done", mode=self.mode, words=len(result.prompt.split()), ms=_ms(started))
@@ -105,8 +119,8 @@ class PromptRewriter:
         """``attempt`` through the LLM's keys under the failover rules."""
         return (await self._router.run(self._router.routes_for(self.model), attempt)).value
 
-    async def _ask(self, idea: str, on_reasoning: Listener | None) -> Rewrite:
-        payload: dict[str, Any] = {"model": self.model, "messages": conversation(self.mode, idea)}
+    async def _ask(self, messages: list[dict[str, str]], on_reasoning: Listener | None) -> Rewrite:
+        payload: dict[str, Any] = {"model": self.model, "messages": messages}
         if self.mode == "fast":
             payload |= {"max_tokens": FAST_MAX_TOKENS, "temperature": TEMPERATURE}
 

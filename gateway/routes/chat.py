@@ -1,7 +1,9 @@
-"""``POST /v1/chat/completions``: the last user message is a picture idea; the answer is Markdown.
+"""``POST /v1/chat/completions``: the conversation is a picture being made; the answer is Markdown.
 
 A chat UI's own housekeeping prompts (titles, tags, follow-ups, summaries) are
-recognised first and answered with text, without making an image.
+recognised first and answered with text, without making an image. Otherwise
+the last user message is a new idea, a change to the previous picture of the
+conversation or a request for it again (``conversation``).
 """
 
 from __future__ import annotations
@@ -13,26 +15,18 @@ from litestar import Request, Response, post
 from litestar.di import NamedDependency
 from litestar.response import Stream
 
-from gateway.errors import InvalidRequest
+from gateway.conversation import Brief, read_brief
 from gateway.image_options import check_count, check_extras, requested_size, rewrite_wanted
-from gateway.render import chat_completion, completion_id, markdown, text_stream
+from gateway.pipeline import Produced
+from gateway.render import chat_completion, completion_id, image_parts, markdown, text_stream, usage_of
 from gateway.resources import Resources
 from gateway.routes.body import read_body
-from gateway.schemas import ChatCompletion, ChatCompletionRequest, ChatMessage
-from gateway.streaming import Think, stream_chat
+from gateway.schemas import ChatCompletion, ChatCompletionRequest, Delta
+from gateway.streaming import Relay, stream_chat
 from gateway.urls import public_base_url
 
 SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 MAX_CHAT_IMAGES = 4
-
-
-def last_user_text(messages: list[ChatMessage]) -> str:
-    if not messages:
-        raise InvalidRequest("messages must hold at least one message", param="messages")
-    for message in reversed(messages):
-        if message.role == "user":
-            return message.text()
-    raise InvalidRequest("messages hold no user message to draw", param="messages")
 
 
 @post("/chat/completions", status_code=200)
@@ -43,49 +37,80 @@ async def create_chat_completion(
     body = await read_body(request, ChatCompletionRequest)
     pipeline.router.routes_for(body.model)
     completion = completion_id()
+    include_usage = body.stream_options is not None and body.stream_options.include_usage
     side = side_requests.recognise(body.messages)
     if side is not None:
         reply = await side_requests.answer(side, body.messages)
         if body.stream:
-            return Stream(
-                text_stream(completion, body.model, reply), media_type="text/event-stream", headers=SSE_HEADERS
-            )
+            usage = usage_of(side.text, reply) if include_usage else None
+            events = text_stream(completion, body.model, reply, usage=usage)
+            return Stream(events, media_type="text/event-stream", headers=SSE_HEADERS)
         return Response(chat_completion(completion, body.model, reply, side.text))
 
-    parsed = pipeline.prepare(body.model, last_user_text(body.messages), param="messages")
+    brief = read_brief(
+        body.messages, settings.aspect_ratios, settings.default_size, follow_ups=settings.chat_follow_ups
+    )
     size = requested_size(body.size, multiple=pipeline.size_multiple(body.model))
-    if size is not None:  # an explicit size field wins over the words
-        parsed = dataclasses.replace(parsed, width=size[0], height=size[1])
+    if size is not None:  # an explicit size field wins over the words and the previous picture
+        brief = dataclasses.replace(brief, parsed=dataclasses.replace(brief.parsed, width=size[0], height=size[1]))
+    parsed = brief.parsed
     n = check_count(body.n, most=MAX_CHAT_IMAGES)
     extras = check_extras(body)
     base_url = public_base_url(request, settings)
     rewrite = rewrite_wanted(body.rewrite, request.headers)
 
+    def answer_of(produced: Produced) -> Delta:
+        content = markdown(produced, base_url, show_prompt=settings.show_revised_prompt)
+        return Delta(content=content, images=image_parts(produced, base_url) if settings.chat_images_field else None)
+
     if body.stream:
 
-        async def streamed_content(think: Think) -> str:
-            thought: list[str] = []
-
-            def relay(text: str) -> None:
-                thought.append(text)
-                think(text)
-
+        async def streamed_answer(relay: Relay) -> Delta:
+            relay.progress(_turn_line(brief, body.model, n))
             produced = await pipeline.produce(
-                body.model, parsed, n=n, extras=extras, rewrite=rewrite, on_reasoning=relay
+                body.model,
+                parsed,
+                n=n,
+                extras=extras,
+                rewrite=rewrite,
+                basis=brief.basis,
+                on_reasoning=relay.think,
+                on_progress=relay.progress,
             )
-            if produced.reasoning and not thought:  # from the cache, or a request that shared another's call
-                think(produced.reasoning)
-            return markdown(produced, base_url, show_prompt=settings.show_revised_prompt)
+            return answer_of(produced)
 
         events = stream_chat(
-            streamed_content,
+            streamed_answer,
             completion=completion,
             model=body.model,
+            progress=settings.chat_progress,
             keepalive=settings.stream_keepalive_seconds,
             background=resources.background,
+            usage_prompt=parsed.text if include_usage else None,
         )
         return Stream(events, media_type="text/event-stream", headers=SSE_HEADERS)
 
-    produced = await pipeline.produce(body.model, parsed, n=n, extras=extras, rewrite=rewrite)
-    content = markdown(produced, base_url, show_prompt=settings.show_revised_prompt)
-    return Response(chat_completion(completion, body.model, content, parsed.text, reasoning=produced.reasoning))
+    produced = await pipeline.produce(body.model, parsed, n=n, extras=extras, rewrite=rewrite, basis=brief.basis)
+    answer = answer_of(produced)
+    return Response(
+        chat_completion(
+            completion,
+            body.model,
+            answer.content or "",
+            parsed.text,
+            reasoning=produced.reasoning,
+            images=answer.images,
+        )
+    )
+
+
+def _turn_line(brief: Brief, model: str, n: int) -> str:
+    """The first progress line: how the message was read, and what will be made."""
+    pictures = "1 picture" if n == 1 else f"{n} pictures"
+    what = f"{pictures} with {model} at {brief.parsed.width}x{brief.parsed.height}"
+    if brief.reading.kind == "again":
+        return f"Another take on the previous picture, with a new seed: {what}."
+    if brief.reading.kind == "refine":
+        change = f": {brief.parsed.text}" if brief.parsed.text else " (new size)"
+        return f"Changing the previous picture{change}. Making {what}."
+    return f"Making {what}."

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,15 +13,15 @@ import pytest
 
 from tests.support.fake_vendor import picture
 from tests.support.images import size_of
+from tests.support.markdown import IMAGE
 from tests.support.processes import fake_vendor, gateway
 
 pytestmark = pytest.mark.e2e
-LINK = re.compile(r"!\[image\]\((?P<url>[^)]+)\)")
 CLIENT_KEY = "e2e-client-key-123456"
 
 
 def downloaded_size(content: str) -> tuple[int, int]:
-    match = LINK.search(content)
+    match = IMAGE.search(content)
     assert match, content
     response = httpx.get(match.group("url"), timeout=10)
     assert response.status_code == 200
@@ -110,7 +109,7 @@ def test_vendor_failover_and_rehosting_through_a_real_vendor_server(vendor_gatew
     )
     content = completion.choices[0].message.content or ""
     assert downloaded_size(content) == (768, 512)
-    assert LINK.search(content).group("url").startswith(f"{base}/image-proxy/")  # type: ignore[union-attr]
+    assert IMAGE.search(content).group("url").startswith(f"{base}/image-proxy/")  # type: ignore[union-attr]
     stored = list((workdir / "media").rglob("*.png"))
     assert len(stored) == 1
     assert httpx.get(f"{base}/health/ready").json() == {"status": "ok"}  # no key: no detail

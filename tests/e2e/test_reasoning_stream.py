@@ -11,6 +11,7 @@ import pytest
 
 from tests.support.app import vendor_env
 from tests.support.images import size_of
+from tests.support.markdown import image_links
 from tests.support.processes import fake_vendor, gateway
 
 pytestmark = pytest.mark.e2e
@@ -52,8 +53,13 @@ def test_reasoning_deltas_arrive_before_the_content_that_holds_the_image(reasoni
             content.append(delta.content)
     assert order.count("reasoning") >= 4  # streamed piece by piece, not in one lump
     assert order.index("content") > max(i for i, kind in enumerate(order) if kind == "reasoning")
-    assert "".join(thinking).startswith("The user wants a heron at dawn.")
+    progress, llm_thinking, prompt_line = "".join(thinking).splitlines()
+    assert progress == "Making 1 picture with pic at 1024x576."  # the gateway's own progress comes first
+    assert llm_thinking.startswith("The user wants a heron at dawn.")
+    assert (
+        prompt_line == "Prompt: a cinematic photograph of a heron at dawn, soft morning light, gentle mist, calm mood"
+    )
     text = "".join(content)
-    url = text.split("](", 1)[1].split(")", 1)[0]
+    [url] = image_links(text)
     assert size_of(httpx.get(url, timeout=10).content) == (1024, 576)  # the size came from the user's words
     assert text.endswith("a cinematic photograph of a heron at dawn, soft morning light, gentle mist, calm mood")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,11 +10,11 @@ import openai
 import pytest
 
 from tests.support.images import size_of
+from tests.support.markdown import IMAGE
 from tests.support.nginx import nginx, readme_location
 from tests.support.processes import gateway
 
 pytestmark = pytest.mark.e2e
-LINK = re.compile(r"!\[image\]\((?P<url>[^)]+)\)")
 CLIENT_KEY = "e2e-proxy-client-key-123456"
 
 
@@ -29,7 +28,7 @@ def behind_nginx(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str
 
 
 def link_in(content: str) -> str:
-    match = LINK.search(content)
+    match = IMAGE.search(content)
     assert match, content
     return match.group("url")
 

@@ -10,16 +10,11 @@ from pytest_httpx import HTTPXMock
 
 from tests.support.app import GATEWAY, app_client, make_settings, vendor_env
 from tests.support.images import b64, jpeg, png, size_of
-
-LINK = re.compile(r"!\[image\]\((?P<url>[^)]+)\)")
+from tests.support.markdown import image_links
 
 
 def chat(text: str, model: str = "pic", **extra: object) -> dict[str, object]:
     return {"model": model, "messages": [{"role": "user", "content": text}], **extra}
-
-
-def image_links(content: str) -> list[str]:
-    return [m.group("url") for m in LINK.finditer(content)]
 
 
 async def test_two_groups_first_keys_dead_and_rate_limited_second_group_serves(httpx_mock: HTTPXMock) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.support.app import app_client, make_settings
+from tests.support.markdown import image_links
 
 CLIENT_KEY = "client-key-0123456789"
 
@@ -110,5 +111,5 @@ async def test_a_valid_key_is_let_in_and_health_and_images_are_public() -> None:
             headers=auth,
             json={"model": "demo", "messages": [{"role": "user", "content": "a kite"}]},
         )
-        link = response.json()["choices"][0]["message"]["content"].split("(")[1].split(")")[0]
+        [link] = image_links(response.json()["choices"][0]["message"]["content"])
         assert (await client.get(link.split("testserver.local")[1])).status_code == 200

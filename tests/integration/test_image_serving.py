@@ -15,6 +15,7 @@ from config import Settings
 from gateway.signing import LinkSigner
 from tests.support.app import BASE_ENV, app_client, make_settings, vendor_env
 from tests.support.images import png, size_of
+from tests.support.markdown import image_links
 
 
 @pytest.fixture
@@ -133,9 +134,8 @@ async def test_link_mode_emits_signed_links_that_are_fetched_and_stored_on_first
         )
         assert reply.status_code == 200
         assert len(httpx_mock.get_requests()) == 1  # the vendor only: nothing downloaded yet
-        link = re.search(r"\]\(([^)]+)\)", reply.json()["choices"][0]["message"]["content"])
-        assert link
-        parts = urlsplit(link.group(1))
+        [link] = image_links(reply.json()["choices"][0]["message"]["content"])
+        parts = urlsplit(link)
         assert parts.path == "/image-proxy"
         query = parse_qs(parts.query)
         assert query["url"] == [vendor_link]
@@ -161,11 +161,11 @@ async def test_without_a_configured_secret_links_still_work_after_a_restart(
         reply = await client.post(
             "/v1/chat/completions", json={"model": "pic", "messages": [{"role": "user", "content": "a fox"}]}
         )
-    link = re.search(r"\]\(http://testserver\.local([^)]+)\)", reply.json()["choices"][0]["message"]["content"])
-    assert link
+    [link] = image_links(reply.json()["choices"][0]["message"]["content"])
+    assert link.startswith("http://testserver.local/image-proxy?")
     assert (tmp_path / "data" / "image-proxy-secret").exists()
 
     httpx_mock.add_response(url=vendor_link, content=png(16, 16))
     async with app_client(settings) as restarted:  # a new process would read the same file
-        served = await restarted.get(link.group(1))
+        served = await restarted.get(link.removeprefix("http://testserver.local"))
     assert served.status_code == 200 and served.content == png(16, 16)

@@ -16,6 +16,7 @@ from pytest_httpx import HTTPXMock
 
 from tests.support.app import app_client, make_settings, vendor_env
 from tests.support.images import b64, png, size_of
+from tests.support.markdown import image_links
 
 OPENAI_URL = "https://img.example/v1/images/generations"
 SF_URL = "https://sf.example/v1/images/generations"
@@ -368,7 +369,7 @@ async def test_chat_with_n_answers_one_markdown_image_per_picture(httpx_mock: HT
     async with app_client(make_settings(openai_group(keys=TWO_KEYS))) as client:
         reply = await client.post("/v1/chat/completions", json=chat(n=3))
     content = reply.json()["choices"][0]["message"]["content"]
-    assert len(re.findall(r"!\[image\]\(", content)) == 3
+    assert len(image_links(content)) == 3
     assert len(httpx_mock.get_requests(url=OPENAI_URL)) == 3
 
 

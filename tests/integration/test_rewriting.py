@@ -12,6 +12,7 @@ from pytest_httpx import HTTPXMock
 
 from tests.support.app import app_client, make_settings, vendor_env
 from tests.support.images import b64, png
+from tests.support.markdown import image_alts
 
 LLM_URL = "https://llm.example/v1/chat/completions"
 VENDOR_URL = "https://img.example/v1/images/generations"
@@ -56,7 +57,7 @@ async def test_the_vendor_gets_the_rewritten_prompt_and_the_answer_shows_it(http
         reply = await client.post("/v1/chat/completions", json=chat("一只雪地里的狐狸 16:9"))
     assert reply.status_code == 200
     content = reply.json()["choices"][0]["message"]["content"]
-    assert content.startswith("![image](") and content.endswith(f"\n\n{REWRITTEN}")
+    assert image_alts(content) == [REWRITTEN] and content.endswith(f"\n\n{REWRITTEN}")
     assert sent_prompts(httpx_mock) == [REWRITTEN]
     vendor_body = json.loads(httpx_mock.get_requests(url=VENDOR_URL)[0].content)
     assert vendor_body["size"] == "1024x576"  # read from the user's words, before rewriting
@@ -207,8 +208,9 @@ async def test_show_revised_prompt_off_leaves_only_the_image(httpx_mock: HTTPXMo
     async with app_client(make_settings(env(SHOW_REVISED_PROMPT="false"))) as client:
         reply = await client.post("/v1/chat/completions", json=chat("a fox"))
     content = reply.json()["choices"][0]["message"]["content"]
-    assert content.startswith("![image](") and content.endswith(")")
-    assert REWRITTEN not in content
+    assert content.startswith("![") and content.endswith('")')
+    assert image_alts(content) == [REWRITTEN]  # the prompt stays in the alt text, for a follow-up to read
+    assert f"\n\n{REWRITTEN}" not in content
 
 
 @pytest.mark.parametrize(
@@ -285,8 +287,8 @@ async def test_a_streamed_reasoning_request_streams_the_thinking_before_the_imag
     deltas = gateway_deltas(reply.text)
     thinking = [d["reasoning_content"] for d in deltas if "reasoning_content" in d]
     contents = [d["content"] for d in deltas if d.get("content")]
-    assert "".join(thinking) == "Fox, snow, dusk."
-    assert len(contents) == 1 and contents[0].startswith("![image](") and contents[0].endswith(REWRITTEN)
+    assert "".join(thinking) == f"Making 1 picture with pic at 1024x1024.\nFox, snow, dusk.\nPrompt: {REWRITTEN}\n"
+    assert len(contents) == 1 and image_alts(contents[0]) == [REWRITTEN] and contents[0].endswith(REWRITTEN)
     last_thought = max(i for i, d in enumerate(deltas) if "reasoning_content" in d)
     assert last_thought < next(i for i, d in enumerate(deltas) if d.get("content"))
     assert json.loads(llm_calls(httpx_mock)[0].content)["stream"] is True
@@ -300,7 +302,11 @@ async def test_a_cached_reasoning_rewrite_still_shows_its_thinking_when_streamed
         await client.post("/v1/chat/completions", json=chat("a fox"))
         streamed = await client.post("/v1/chat/completions", json=chat("a fox", stream=True))
     deltas = gateway_deltas(streamed.text)
-    assert [d["reasoning_content"] for d in deltas if "reasoning_content" in d] == ["Fox, snow, dusk."]
+    assert [d["reasoning_content"] for d in deltas if "reasoning_content" in d] == [
+        "Making 1 picture with pic at 1024x1024.\n",
+        "Fox, snow, dusk.",
+        f"\nPrompt: {REWRITTEN}\n",
+    ]
     assert len(llm_calls(httpx_mock)) == 1
 
 

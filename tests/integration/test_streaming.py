@@ -11,6 +11,7 @@ from pytest_httpx import HTTPXMock
 
 from tests.support.app import app_client, make_settings, vendor_env
 from tests.support.images import b64, png
+from tests.support.markdown import image_links
 
 
 def parse_sse(raw: str) -> tuple[list[dict[str, Any] | str], int]:
@@ -43,7 +44,9 @@ async def test_a_stream_has_role_content_finish_and_done() -> None:
     assert {c["object"] for c in chunks} == {"chat.completion.chunk"}
     assert len({c["id"] for c in chunks}) == 1
     assert chunks[0]["choices"][0]["delta"] == {"role": "assistant", "content": ""}
-    assert chunks[1]["choices"][0]["delta"]["content"].startswith("![image](http")
+    deltas = [c["choices"][0]["delta"] for c in chunks[1:-1]]
+    [answer] = [delta["content"] for delta in deltas if delta.get("content")]
+    assert image_links(answer)[0].startswith("http://testserver.local/image-proxy/")
     assert chunks[-1]["choices"][0] == {"delta": {}, "index": 0, "finish_reason": "stop"}
 
 
@@ -62,7 +65,7 @@ async def test_keepalive_comments_flow_while_a_slow_vendor_works(httpx_mock: HTT
     events, comments = parse_sse(response.text)
     assert comments >= 3
     assert events[-1] == "[DONE]"
-    assert response.text.index(": keep-alive") < response.text.index("![image]")
+    assert response.text.index(": keep-alive") < response.text.index('"content":"![')
 
 
 async def test_a_failure_during_a_stream_is_an_error_event(httpx_mock: HTTPXMock) -> None:
