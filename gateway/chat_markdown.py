@@ -16,7 +16,6 @@ as the next paragraph) are read too.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 MARKED_IMAGE = re.compile(
@@ -24,6 +23,8 @@ MARKED_IMAGE = re.compile(
     r"(?:, seed (?P<seed>\d{1,12}))?\"\)"
 )
 PLAIN_IMAGE = re.compile(r"!\[image\]\((?P<link>[^\s()]+)\)")
+ANY_IMAGE = re.compile(r"!\[(?:\\.|[^\\\]\[\n])*\]\([^\s()]+(?:\s+\"[^\"\n]*\")?\)")
+"""Any Markdown image, ours or not, with or without a title."""
 ESCAPED = re.compile(r"\\(.)")
 NEEDS_ESCAPE = re.compile(r"([\\\[\]])")
 MAX_READ = 64_000
@@ -60,12 +61,6 @@ def pictures_in(text: str) -> list[ShownPicture]:
     paragraphs = [p.strip() for p in text.split("\n\n") if p.strip() and not PLAIN_IMAGE.search(p)]
     prompt = " ".join(paragraphs[-1].split()) if paragraphs else ""
     return [ShownPicture(link, prompt) for link in links]
-
-
-def links_in(text: str) -> Iterator[str]:
-    """Every picture link an answer shows, marked or plain."""
-    for picture in pictures_in(text):
-        yield picture.link
 
 
 def _marked(match: re.Match[str]) -> ShownPicture:

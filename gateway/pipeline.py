@@ -26,7 +26,7 @@ from gateway.refinement import merge
 from gateway.rewrite import PromptRewriter, Rewrite
 from gateway.router import Router
 from gateway.signing import LinkSigner, SignedLink
-from providers import ImageJob, ImageResult
+from providers import ImageJob, ImageResult, seed_for
 
 Listener = Callable[[str], None]
 Picture = StoredImage | SignedLink
@@ -52,7 +52,7 @@ class _Made:
     pictures: list[Picture]
     route: str
     attempts: int
-    seed: int
+    seed: int | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,8 +64,8 @@ class Produced:
     """The prompt the vendor was sent: rewritten, or the user's own."""
     width: int
     height: int
-    seeds: list[int]
-    """The seed of each image, in order (vendors that take no seed ignored it)."""
+    seeds: list[int | None]
+    """The seed each image was made with, in order; None where the vendor was sent none."""
     routes: list[str]
     """The routes that delivered, in order, without repeats."""
     attempts: int
@@ -137,6 +137,7 @@ class ImagePipeline:
                 height=parsed.height,
                 model=model,
                 seed=seed + index,
+                seed_from_gateway=extras.seed is None,
                 steps=extras.steps,
                 negative_prompt=extras.negative_prompt,
                 guidance=extras.guidance,
@@ -168,7 +169,8 @@ class ImagePipeline:
             except ApiError as error:
                 failures.append(error)
                 return None
-            return _Made(list(pictures), generated.route.name, generated.attempts, job.seed or 0)
+            seed = seed_for(job, generated.route.provider)
+            return _Made(list(pictures), generated.route.name, generated.attempts, seed)
 
         if len(jobs) == 1:  # in this task, so the router's log context (route, key, attempts) reaches the request log
             outcomes = [await one(jobs[0])]

@@ -33,11 +33,12 @@ from typing import Literal
 Kind = Literal["new", "refine", "again"]
 
 
-def _words(text: str) -> frozenset[str]:
+def word_set(text: str) -> frozenset[str]:
+    """The words of a space-separated list, as a set."""
     return frozenset(text.split())
 
 
-Shape = Literal["wider", "taller", "square"]
+Shape = Literal["wider", "taller", "square", "portrait", "landscape", "widescreen"]
 
 FILLERS = (
     "please", "pls", "ok", "okay", "now", "so", "then", "hmm", "hey", "great", "nice", "cool", "thanks", "thank you",
@@ -53,12 +54,13 @@ AGAIN = (
     "再来一张", "再来", "再画一张", "换一张", "重新生成", "もう一枚", "もう一度",
 )  # fmt: skip
 SHAPES: dict[str, Shape] = {
-    "wider": "wider", "widescreen": "wider", "landscape": "wider", "horizontal": "wider", "panorama": "wider",
-    "taller": "taller", "portrait": "taller", "vertical": "taller", "narrower": "taller",
+    "wider": "wider", "wide": "wider", "taller": "taller", "tall": "taller", "narrower": "taller",
+    "widescreen": "widescreen", "panorama": "widescreen", "cinematic": "widescreen",
+    "landscape": "landscape", "horizontal": "landscape", "portrait": "portrait", "vertical": "portrait",
     "square": "square", "quadratisch": "square", "carré": "square", "cuadrado": "square",
-    "更宽": "wider", "横版": "wider", "竖版": "taller", "方形": "square",
+    "更宽": "wider", "横版": "landscape", "竖版": "portrait", "方形": "square",
 }  # fmt: skip
-SHAPE_FILLER = _words(
+SHAPE_FILLER = word_set(
     "make it a an the same but version format one more bit give me show turn into in as picture image please"
 )
 DRAWING_VERBS = (
@@ -66,11 +68,11 @@ DRAWING_VERBS = (
     "i want", "picture", "image", "photo", "zeichne", "male", "erstelle", "dessine", "génère", "crée", "dibuja",
     "genera", "crea", "disegna", "desenhe",
 )  # fmt: skip
-OPENERS = _words(
+OPENERS = word_set(
     "a an some two three four five six seven eight nine ten several many one 1 2 3 4 5 6 7 8 9 "
     "ein eine einen zwei drei un une deux trois des una dos tres unos unas uno due tre um uma"
 )
-EDIT_WORDS = _words(
+EDIT_WORDS = word_set(
     "make turn change add remove put give replace swap switch use set keep zoom move place let color colour "
     "recolor with without no not but and plus in at on as during under from into instead more less too bigger "
     "smaller larger closer farther further darker brighter lighter warmer cooler same only just maybe style "
@@ -170,6 +172,8 @@ def _shape_only(lowered: str) -> Shape | None:
     words = WORD.findall(lowered)
     shapes = {SHAPES[word] for word in words if word in SHAPES}
     shapes |= {shape for cue, shape in SHAPES.items() if UNSPACED.match(cue[0]) and cue in lowered}
+    if len(shapes) > 1:  # "a tall portrait version": the named shape says more than the step
+        shapes -= {"wider", "taller"}
     if len(shapes) != 1:
         return None
     if all(word in SHAPES or word in SHAPE_FILLER for word in words):
@@ -211,7 +215,8 @@ LEAD_IN = re.compile(
     r"(?:\s+(?:look\s+like|looks\s+like|into|to|in|as|like|look))?\s+)",
     re.IGNORECASE,
 )
-ADDING = re.compile(r"^(?:add|put|place|include|and|plus|give\s+(?:it|him|her|them))\s+", re.IGNORECASE)
+ADDING = re.compile(r"^(?:add|put|place|include|plus|give\s+(?:it|him|her|them))\s+", re.IGNORECASE)
+CONJUNCTION = re.compile(r"^(?:and|also|then)\s+", re.IGNORECASE)
 REMOVING = re.compile(
     r"^(?:without|no|remove|delete|take\s+out|get\s+rid\s+of|lose|drop|ohne|entferne|sans|enlève|sin|quita|"
     r"senza|togli|sem|去掉|删掉|不要)\s*(?:the\s+|a\s+|an\s+|any\s+|all\s+|den\s+|die\s+|das\s+|le\s+|la\s+|les\s+|"
@@ -242,7 +247,7 @@ def merge(previous: str, change: str) -> str:
     if removed:
         thing = TRAILING_POINTER.sub("", removed["thing"].strip(EDGE_PUNCTUATION))
         return ", ".join(_without_thing(fragments, thing)) or previous
-    change = TRAILING_POINTER.sub("", LEAD_IN.sub("", change))
+    change = CONJUNCTION.sub("", TRAILING_POINTER.sub("", LEAD_IN.sub("", change)))
     change = ADDING.sub("with ", change).strip(EDGE_PUNCTUATION)
     if not change:
         return previous
@@ -253,10 +258,16 @@ def merge(previous: str, change: str) -> str:
 
 
 def reshaped(width: int, height: int, shape: Shape) -> str:
-    """The ratio a shape word asks for, from the previous picture's: one step wider or taller, or square."""
-    if shape == "square":
-        return "1:1"
+    """The ratio a shape word asks for: one step wider or taller than the previous picture, or a named shape.
+
+    "portrait" and "landscape" keep a picture that already has that shape.
+    """
     ratio = width / height
+    named = {"square": "1:1", "widescreen": "16:9", "portrait": "3:4", "landscape": "4:3"}
+    if shape in ("portrait", "landscape") and (ratio < 1) == (shape == "portrait") and ratio != 1:
+        return min(STEPS, key=lambda step: abs(_value(step) - ratio))
+    if shape in named:
+        return named[shape]
     if shape == "wider":
         return next((step for step in STEPS if _value(step) > ratio + 0.01), STEPS[-1])
     return next((step for step in reversed(STEPS) if _value(step) < ratio - 0.01), STEPS[0])

@@ -40,6 +40,7 @@ from providers import (
     Provider,
     ProviderError,
     VendorUnavailable,
+    seed_for,
 )
 
 log = structlog.get_logger("gateway.router")
@@ -158,7 +159,7 @@ class Router:
         """Images for ``job`` from the first route and key that deliver; raises an ApiError when none does."""
 
         async def attempt(route: Route, key: Key) -> list[ImageResult]:
-            vendor_job = dataclasses.replace(job, model=route.vendor_model)
+            vendor_job = dataclasses.replace(job, model=route.vendor_model, seed=seed_for(job, route.provider))
             return await route.provider.generate(
                 vendor_job, base_url=route.group.api_base, key=key.value, client=self._client
             )

@@ -115,7 +115,9 @@ async def stream_chat(
         yield sse(ApiError("the gateway hit an internal error; it has been logged").body())
         yield SSE_DONE
         return
-    yield chunk(completion, model, answer)
+    yield chunk(completion, model, Delta(content=answer.content))
+    if answer.images:  # a chunk of their own: LobeChat drops the content of a chunk that carries images
+        yield chunk(completion, model, Delta(images=answer.images))
     usage = None if usage_prompt is None else usage_of(usage_prompt, answer.content or "")
     for ending in stream_end(completion, model, usage):
         yield ending

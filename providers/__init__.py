@@ -16,6 +16,7 @@ from providers.base import (
     RequestRejected,
     VendorBusy,
     VendorUnavailable,
+    seed_for,
 )
 from providers.chat import ChatCompletions
 from providers.cloudflare import Cloudflare
@@ -50,4 +51,5 @@ __all__ = [
     "RequestRejected",
     "VendorBusy",
     "VendorUnavailable",
+    "seed_for",
 ]

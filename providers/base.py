@@ -38,6 +38,8 @@ class ImageJob:
     guidance: float | None = None
     variant: int = 0
     """Which of a request's ``n`` pictures this is; only a deterministic vendor (demo) needs it to vary."""
+    seed_from_gateway: bool = False
+    """The gateway picked ``seed`` (the client gave none): sent only to vendors whose ``any_seed`` is true."""
     max_image_bytes: int = 20 * 1024 * 1024
     """The largest image the gateway takes (``MEDIA_MAX_BYTES``): inline images and replies are capped by it."""
 
@@ -145,11 +147,19 @@ EXTRAS = frozenset({"seed", "steps", "negative_prompt", "guidance"})
 """The optional knobs of an ImageJob; an adapter says which of them it sends for a model."""
 
 
+def seed_for(job: ImageJob, provider: Provider) -> int | None:
+    """The seed ``provider`` is sent for ``job``: the client's always, the gateway's own where the vendor takes any."""
+    return job.seed if not job.seed_from_gateway or provider.any_seed else None
+
+
 class Provider(Protocol):
     """One vendor wire protocol. Holds no per-request state."""
 
     size_multiple: int
     """Sides must be multiples of this (64 for most diffusion APIs)."""
+    any_seed: bool
+    """The vendor takes any integer seed, so the gateway may send one it picked (a new one for "again", the same
+    one to keep a changed picture's composition); an API that may reject the field (OpenAI's) gets only a client's."""
 
     def extras(self, vendor_model: str) -> frozenset[str]:
         """Which of EXTRAS this adapter sends to the vendor for ``vendor_model``; the others are ignored."""

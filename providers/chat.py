@@ -25,6 +25,7 @@ BARE_DATA_URI = re.compile(r"data:image/[a-zA-Z0-9.+-]+;base64,[A-Za-z0-9+/=]+")
 
 class ChatCompletions:
     size_multiple = 64
+    any_seed = False
 
     def extras(self, vendor_model: str) -> frozenset[str]:
         return frozenset()  # a chat upstream takes only the prompt

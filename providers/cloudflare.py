@@ -61,6 +61,7 @@ def build_payload(job: ImageJob) -> dict[str, Any]:
 
 class Cloudflare:
     size_multiple = 64
+    any_seed = True  # the models that take no seed are sent none (ModelFamily.takes_extras)
 
     def extras(self, vendor_model: str) -> frozenset[str]:
         return EXTRAS if family_of(vendor_model).takes_extras else frozenset({"steps"})

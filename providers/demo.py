@@ -19,6 +19,7 @@ from providers.base import ImageJob, ImageResult
 
 class DemoPainter:
     size_multiple = 8
+    any_seed = True
 
     def extras(self, vendor_model: str) -> frozenset[str]:
         return frozenset({"seed"})

@@ -12,6 +12,7 @@ from providers.http import decode_base64, image_reply_limit, optional_fields, po
 
 class OpenAIImages:
     size_multiple = 16  # gpt-image-1 takes multiples of 16; the vendor checks its own list
+    any_seed = False  # OpenAI itself refuses unknown fields; compatible APIs that take one get the client's
 
     def extras(self, vendor_model: str) -> frozenset[str]:
         return EXTRAS

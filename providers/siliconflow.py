@@ -15,6 +15,7 @@ REPLY_LIMIT = REPLY_OVERHEAD
 
 class SiliconFlow:
     size_multiple = 64
+    any_seed = True
 
     def extras(self, vendor_model: str) -> frozenset[str]:
         return EXTRAS

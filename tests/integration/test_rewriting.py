@@ -318,3 +318,60 @@ async def test_a_streamed_llm_failure_falls_back_without_an_error_event(httpx_mo
     assert '"error"' not in reply.text
     contents = [d["content"] for d in gateway_deltas(reply.text) if d.get("content")]
     assert contents[0].endswith("\n\na fox")
+
+
+# A follow-up changes the previous picture: the LLM gets its prompt and the request.
+
+FOX_ANSWER = (
+    f'![{REWRITTEN}](http://testserver.local/image-proxy/0123456789abcdef0123456789abcdef.png "1024x576, seed 7")'
+    f"\n\n{REWRITTEN}"
+)
+WATERCOLOR = "a red fox curled up in fresh snow, loose watercolor painting, soft washes, blue dusk light, quiet mood"
+
+
+def follow_up(text: str) -> dict[str, Any]:
+    messages = [
+        {"role": "user", "content": "a fox in the snow 16:9"},
+        {"role": "assistant", "content": FOX_ANSWER},
+        {"role": "user", "content": text},
+    ]
+    return {"model": "pic", "messages": messages}
+
+
+async def test_a_refinement_sends_the_llm_the_previous_prompt_and_the_request(httpx_mock: HTTPXMock) -> None:
+    httpx_mock.add_response(url=LLM_URL, json=llm_reply(WATERCOLOR))
+    add_vendor(httpx_mock)
+    async with app_client(make_settings(env())) as client:
+        reply = await client.post("/v1/chat/completions", json=follow_up("make it a watercolor painting"))
+    assert reply.status_code == 200
+    [call] = llm_calls(httpx_mock)
+    messages = json.loads(call.content)["messages"]
+    assert messages[0]["role"] == "system" and "change the prompt of a picture" in messages[0]["content"]
+    assert messages[-1] == {
+        "role": "user",
+        "content": f"Previous prompt: {REWRITTEN}\nRequest: make it a watercolor painting",
+    }
+    assert sent_prompts(httpx_mock) == [WATERCOLOR]
+    vendor_body = json.loads(httpx_mock.get_requests(url=VENDOR_URL)[0].content)
+    assert vendor_body["size"] == "1024x576"  # carried over from the previous picture
+
+
+async def test_a_failing_llm_falls_back_to_merging_the_change_into_the_previous_prompt(httpx_mock: HTTPXMock) -> None:
+    httpx_mock.add_response(url=LLM_URL, status_code=503, is_reusable=True)
+    add_vendor(httpx_mock)
+    async with app_client(make_settings(env())) as client:
+        reply = await client.post("/v1/chat/completions", json=follow_up("now make it at night"))
+    assert reply.status_code == 200
+    assert llm_calls(httpx_mock)  # it was asked, and failed
+    assert sent_prompts(httpx_mock) == [
+        "a red fox curled up in fresh snow, wildlife photograph, quiet winter mood, at night"  # "dusk" gave way
+    ]
+
+
+async def test_again_reuses_the_previous_prompt_without_asking_the_llm(httpx_mock: HTTPXMock) -> None:
+    add_vendor(httpx_mock)
+    async with app_client(make_settings(env())) as client:
+        reply = await client.post("/v1/chat/completions", json=follow_up("again"))
+    assert reply.status_code == 200
+    assert llm_calls(httpx_mock) == []
+    assert sent_prompts(httpx_mock) == [REWRITTEN]

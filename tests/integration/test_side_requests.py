@@ -91,7 +91,7 @@ async def send(messages: list[dict[str, str]], env: dict[str, str] | None = None
 
 async def test_open_webui_title_is_json_with_a_title(httpx_mock: HTTPXMock) -> None:
     reply = await send([{"role": "user", "content": OPEN_WEBUI_TITLE}])
-    assert json.loads(content_of(reply)) == {"title": "🎨 A red fox"}
+    assert json.loads(content_of(reply)) == {"title": "🎨 Red fox in the snow"}
     assert httpx_mock.get_requests() == []  # no image vendor call
 
 
@@ -109,7 +109,7 @@ async def test_open_webui_follow_ups_are_a_json_list_of_questions(httpx_mock: HT
 
 async def test_nextchat_topic_is_a_short_plain_title(httpx_mock: HTTPXMock) -> None:
     title = content_of(await send(conversation({"role": "user", "content": NEXTCHAT_TOPIC_EN})))
-    assert title == "A red fox"
+    assert title == "Red fox in the snow"
     assert httpx_mock.get_requests() == []
 
 
@@ -143,7 +143,7 @@ async def test_nextchat_english_summary(httpx_mock: HTTPXMock) -> None:
 async def test_lobechat_title(httpx_mock: HTTPXMock) -> None:
     history = f"user: {IDEA}\nassistant: {ANSWER}"
     messages = [{"role": "system", "content": LOBECHAT_TITLE_SYSTEM}, {"role": "user", "content": history}]
-    assert content_of(await send(messages)) == "A red fox"
+    assert content_of(await send(messages)) == "Red fox in the snow"
     assert httpx_mock.get_requests() == []
 
 
@@ -172,19 +172,19 @@ async def test_an_llm_answer_in_the_wrong_shape_is_replaced_by_a_local_one(httpx
         url=LLM_URL, json={"choices": [{"message": {"role": "assistant", "content": "Sure! Here is a title."}}]}
     )
     reply = await send([{"role": "user", "content": OPEN_WEBUI_TITLE}], env=LLM)
-    assert json.loads(content_of(reply)) == {"title": "🎨 A red fox"}
+    assert json.loads(content_of(reply)) == {"title": "🎨 Red fox in the snow"}
 
 
 async def test_a_failing_llm_still_gets_the_ui_an_answer(httpx_mock: HTTPXMock) -> None:
     httpx_mock.add_response(url=LLM_URL, status_code=500, is_reusable=True)
     reply = await send(conversation({"role": "user", "content": NEXTCHAT_TOPIC_EN}), env=LLM)
-    assert content_of(reply) == "A red fox"
+    assert content_of(reply) == "Red fox in the snow"
 
 
 async def test_custom_patterns_mark_more_side_requests(httpx_mock: HTTPXMock) -> None:
     env = {"SIDE_REQUEST_PATTERNS": '["^Name this chat in three words"]'}
     reply = await send(conversation({"role": "user", "content": "Name this chat in three words please"}), env=env)
-    assert content_of(reply) == "A red fox"
+    assert content_of(reply) == "Red fox in the snow"
     assert httpx_mock.get_requests() == []
 
 

@@ -8,6 +8,7 @@ Run: ``python tests/support/fake_vendor.py --port 9100 --latency 0.05``. Paths:
 - ``POST /chat/completions``               chat type, Markdown image link in the reply
 - ``POST /cloudflare/{model}``             Workers AI: JSON base64 for flux-1-schnell, raw PNG otherwise
 - ``GET  /files/{w}x{h}.png``              the images the url replies point at
+- ``GET  /received``                       every image request body so far, as a JSON list of ``{path, body}``
 - ``POST /llm/chat/completions``           a reasoning LLM for prompt rewriting: ``reasoning_content`` then the
                                            prompt; with ``stream: true`` as SSE, a piece every 50 ms
 
@@ -54,6 +55,7 @@ def size_of(body: dict[str, Any]) -> tuple[int, int]:
 class FakeVendor:
     def __init__(self, latency: float) -> None:
         self.latency = latency
+        self.received: list[dict[str, Any]] = []
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
         if scope["type"] == "lifespan":
@@ -83,6 +85,8 @@ class FakeVendor:
     async def handle(self, scope: Scope, raw: bytes) -> tuple[int, str, bytes]:
         path: str = scope["path"]
         host = dict(scope["headers"]).get(b"host", b"127.0.0.1").decode()
+        if scope["method"] == "GET" and path == "/received":
+            return 200, "application/json", json.dumps(self.received).encode()
         if scope["method"] == "GET" and path.startswith("/files/"):
             match = re.fullmatch(r"/files/(\d+)x(\d+)\.png", path)
             if not match:
@@ -95,6 +99,8 @@ class FakeVendor:
         if key.startswith("busy"):
             return 429, "application/json", b'{"error": {"message": "slow down"}}'
         body = json.loads(raw or b"{}")
+        if not path.startswith("/llm"):
+            self.received.append({"path": path, "body": body})
         await asyncio.sleep(self.latency)
         if path.startswith("/openai"):
             width, height = size_of(body)
