@@ -11,14 +11,20 @@ grow more than 6x and take over 20 ms are printed; none should be.
 
 from __future__ import annotations
 
+import logging
 import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 
+import structlog
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from config.settings import SEED_ASPECT_RATIOS
+from gateway.chat_markdown import ANY_IMAGE, pictures_in
+from gateway.conversation import read_brief, user_words
 from gateway.prompt import parse_prompt
+from gateway.refinement import merge, read_message
 from gateway.rewrite.reply import clean_prompt, parse_reply
 from gateway.schemas import ChatMessage
 from gateway.side_requests import SideRequest, SideRequests, _in_shape
@@ -42,17 +48,29 @@ ATOMS = [
         "### Task:",
         "<think>",
     ],
+    *['![a](h "', '![a](h "1024x576, seed ', "\\[", "\\", "</context>", "<user_query>", "ASSISTANT:", '"mainText":"'],
+    *["make it ", "without the ", "with a ", "again ", "another ", "wider ", "it ", "的", "再来"],
 ]
 SIDE_REQUESTS = SideRequests(
     enabled=True, extra_patterns=[], ratios=SEED_ASPECT_RATIOS, default_size=(1024, 1024), rewriter=None
 )
 
 
-def reply_or_nothing(text: str) -> object:
-    try:
-        return parse_reply(text)
-    except Exception:  # an unusable reply is a fine answer here; only the time counts
-        return None
+def or_nothing(reader: Callable[[str], object]) -> Callable[[str], object]:
+    """``reader``, with a refusal (an unusable reply, an empty prompt) counted as an answer: only the time counts."""
+
+    def read(text: str) -> object:
+        try:
+            return reader(text)
+        except Exception:
+            return None
+
+    return read
+
+
+def brief_of(text: str) -> object:
+    messages = [ChatMessage(role="assistant", content=text), ChatMessage(role="user", content=text)]
+    return read_brief(messages, SEED_ASPECT_RATIOS, (1024, 1024))
 
 
 def readers() -> dict[str, Callable[[str], object]]:
@@ -62,13 +80,22 @@ def readers() -> dict[str, Callable[[str], object]]:
     return {
         "parse_prompt": lambda text: parse_prompt(text, SEED_ASPECT_RATIOS, (1024, 1024)),
         "clean_prompt": clean_prompt,
-        "parse_reply": reply_or_nothing,
+        "parse_reply": or_nothing(parse_reply),
         "links_in_text": links_in_text,
         "side_requests.recognise": lambda text: SIDE_REQUESTS.recognise(message(text)),
         "side_requests.last_idea": lambda text: SIDE_REQUESTS.last_idea(
             SideRequest("bench", "title", "text", text), message(text)
         ),
         "side_requests.in_shape": lambda text: _in_shape(text, SideRequest("bench", "title", "json", text, "title")),
+        "side_requests.local_answer": lambda text: SIDE_REQUESTS.local_answer(
+            SideRequest("bench", "follow_ups", "json", text, "follow_ups"), message(text)
+        ),
+        "chat_markdown.pictures_in": pictures_in,
+        "chat_markdown.any_image": ANY_IMAGE.findall,
+        "conversation.user_words": user_words,
+        "conversation.read_brief": or_nothing(brief_of),
+        "refinement.read_message": lambda text: read_message(text, has_previous=True, sized=False),
+        "refinement.merge": lambda text: merge(text, f"without {text}"),
     }
 
 
@@ -84,6 +111,7 @@ def seconds(reader: Callable[[str], object], text: str) -> float:
 
 
 def main() -> None:
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
     flagged = 0
     checked = 0
     for name, reader in readers().items():

@@ -223,7 +223,10 @@ REMOVING = re.compile(
     r"el\s+|los\s+|las\s+|il\s+|lo\s+)?(?P<thing>.+)$",
     re.IGNORECASE,
 )
-TRAILING_POINTER = re.compile(r"\s+(?:on|to|in|from|of)\s+(?:it|them|him|her|the\s+(?:picture|image|scene))$", re.I)
+# The look-behind makes a run of white space a candidate only where it starts: linear, not quadratic, in the run.
+TRAILING_POINTER = re.compile(
+    r"(?<!\s)\s+(?:on|to|in|from|of)\s{1,3}(?:it|them|him|her|the\s{1,3}(?:picture|image|scene))$", re.I
+)
 MEDIUMS = (
     "photograph", "photo", "photorealistic", "watercolor", "watercolour", "oil painting", "acrylic", "painting",
     "pencil", "sketch", "charcoal", "ink", "drawing", "anime", "manga", "cartoon", "comic", "3d render", "render",
@@ -234,6 +237,7 @@ TIMES = (
     "night", "midnight", "dusk", "dawn", "sunset", "sunrise", "twilight", "golden hour", "blue hour", "noon",
     "midday", "morning", "evening", "afternoon", "daylight", "daytime", "moonlight", "moonlit", "starry",
 )  # fmt: skip
+LONGEST_WORD = 40
 STEPS = ("9:16", "2:3", "3:4", "1:1", "4:3", "3:2", "16:9", "21:9")
 """Shapes from tallest to widest: "wider" moves one step right, "taller" one step left."""
 SEASONS = ("winter", "summer", "autumn", "fall", "spring", "snow", "snowy")
@@ -280,12 +284,15 @@ def _value(ratio: str) -> float:
 
 def _without_thing(fragments: list[str], thing: str) -> list[str]:
     """The fragments without the ``thing`` named: a whole fragment about it, or the "with a …" phrase inside one."""
-    head = WORD.findall(thing.lower())[-1:] or [thing.lower()]
+    head = WORD.findall(thing.lower())[-1:]
+    if not head or len(head[0]) > LONGEST_WORD:  # nothing nameable: leave the prompt as it is
+        return fragments
     noun = re.escape(head[0].rstrip("s"))
-    determiner = r"(?:a|an|the|some|two|three|its|his|her|their)\s+"
+    # Bounded words and gaps: at each start the pattern reads a few dozen characters at most, so it stays linear.
+    determiner = r"(?:a|an|the|some|two|three|its|his|her|their)\s{1,3}"
     phrase = re.compile(
-        rf"\s*(?:\b(?:with|and|holding|wearing|carrying|beside|next to|near|in|on|under|at|by)\s+(?:{determiner})?"
-        rf"|\b{determiner})?(?:[\w-]+\s+){{0,2}}?\b{noun}(?:s|es)?\b",
+        rf"(?:\b(?:with|and|holding|wearing|carrying|beside|next to|near|in|on|under|at|by)\s{{1,3}}(?:{determiner})?"
+        rf"|\b{determiner})?(?:[\w-]{{1,{LONGEST_WORD}}}\s{{1,3}}){{0,2}}?\b{noun}(?:s|es)?\b",
         re.IGNORECASE,
     )
     kept: list[str] = []
@@ -293,7 +300,7 @@ def _without_thing(fragments: list[str], thing: str) -> list[str]:
         if not phrase.search(fragment):
             kept.append(fragment)
             continue
-        rest = phrase.sub("", fragment, count=1).strip(EDGE_PUNCTUATION)
+        rest = " ".join(phrase.sub("", fragment, count=1).split()).strip(EDGE_PUNCTUATION)
         if rest and len(WORD.findall(rest)) >= 2 and rest != fragment:
             kept.append(rest)
     return kept

@@ -273,3 +273,15 @@ async def test_other_uis_titles_keep_the_subject(vendor: Vendor) -> None:
         assert await ask(client, librechat) == "Lighthouse on a Rocky Cliff"  # "using title case conventions"
         assert await ask(client, cherry_studio_title(chat.messages)) == "Lighthouse on a rocky cliff"
     assert len(vendor.calls) == 1
+
+
+async def test_the_demo_draws_a_new_picture_each_time_unless_the_client_gives_a_seed() -> None:
+    async with app_client(make_settings()) as client:
+        links = []
+        for extra in ({}, {}, {"seed": 42}, {"seed": 42}):
+            body = {"model": "demo", "messages": [{"role": "user", "content": "a kite"}], **extra}
+            content = (await client.post("/v1/chat/completions", json=body)).json()["choices"][0]["message"]["content"]
+            links += image_links(content)
+    assert links[0] != links[1]  # regenerate: a per-request seed
+    assert links[2] == links[3]  # the client's seed keeps the picture reproducible
+    assert image_titles(content) == ["1024x1024, seed 42"]
