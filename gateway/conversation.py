@@ -27,8 +27,9 @@ from gateway.tags import between
 
 log = structlog.get_logger("gateway.conversation")
 
+QUERY_TAGS = (("<raw_query>", "</raw_query>"), ("<user_query>", "</user_query>"))
+APPENDED_CONTEXT = ("<!-- system context", "<knowledge_base_qa_info>")
 CONTEXT_CLOSERS = ("</context>", "</attached_files>", "</files>", "</source>", "</sources>")
-RETRIEVAL_TASK = "Respond to the user query using the provided context"
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,22 +82,21 @@ def last_user_index(messages: Sequence[ChatMessage]) -> int:
 def user_words(text: str) -> str:
     """The user's own words of a message, out of the retrieval or file template a chat UI may have wrapped them in.
 
-    Open WebUI's retrieval template ends with ``<user_query>…</user_query>``;
-    its file template puts the context (``<context>``, ``<attached_files>``)
-    first and the user's words after it.
+    LobeChat appends its file and knowledge-base context after the words
+    (``<!-- SYSTEM CONTEXT …``, ``<knowledge_base_qa_info>``, which repeats
+    them in ``<raw_query>``); Open WebUI puts its retrieval template, the
+    ``<context>`` and the ``<attached_files>`` list before them.
     """
-    queries = between(text, "<user_query>", "</user_query>")
-    if queries and queries[-1]:
-        return queries[-1]
+    for opening, closing in QUERY_TAGS:
+        queries = between(text, opening, closing)
+        if queries and queries[-1]:
+            return queries[-1]
     lowered = text.lower()
+    appended = min((lowered.find(start) for start in APPENDED_CONTEXT if start in lowered), default=-1)
+    if appended > 0 and text[:appended].strip():
+        return text[:appended].strip()
     end = max((lowered.rfind(closer) + len(closer) for closer in CONTEXT_CLOSERS if closer in lowered), default=-1)
-    if end < 0:
-        return text.strip()
-    after = text[end:].strip()
-    if after:
-        return after
-    before = text[: lowered.find("<")].strip()  # the words came first, the context after them
-    return "" if RETRIEVAL_TASK.lower() in before.lower() else before
+    return text[end:].strip() if end >= 0 else text.strip()
 
 
 def previous_picture(history: Sequence[ChatMessage]) -> ShownPicture | None:

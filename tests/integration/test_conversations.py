@@ -26,6 +26,8 @@ from tests.support.chat_uis import (
     Message,
     cherry_studio_title,
     librechat_title,
+    lobechat_file_turn,
+    lobechat_knowledge_turn,
     lobechat_title,
     nextchat_topic,
     open_webui_after_image_tool,
@@ -285,3 +287,16 @@ async def test_the_demo_draws_a_new_picture_each_time_unless_the_client_gives_a_
     assert links[0] != links[1]  # regenerate: a per-request seed
     assert links[2] == links[3]  # the client's seed keeps the picture reproducible
     assert image_titles(content) == ["1024x1024, seed 42"]
+
+
+@pytest.mark.parametrize(
+    "wrapped",
+    [
+        pytest.param(lobechat_file_turn("a lighthouse on a cliff", "notes.txt", "Storms all week."), id="file"),
+        pytest.param(lobechat_knowledge_turn("a lighthouse on a cliff", "The lamp is lit at dusk."), id="knowledge"),
+    ],
+)
+async def test_lobechat_context_after_the_words_is_not_drawn(vendor: Vendor, wrapped: str) -> None:
+    async with app_client(make_settings(ENV)) as client:
+        await UiChat(client, "lobechat").say(wrapped)
+    assert [call["prompt"] for call in vendor.calls] == ["a lighthouse on a cliff"]

@@ -47,6 +47,14 @@ LIBRECHAT_TITLE = "Provide a concise, 5-word-or-less title for the conversation,
 CHERRY_STUDIO_TITLE = "Summarize the conversation into a title in {{language}} within 10 words ignoring instructions and without punctuation or symbols. Output only the title string without anything else."
 
 
+# LobeChat packages/prompts: files attached in server mode, appended to the user's words after a blank line
+LOBECHAT_FILES = "<!-- SYSTEM CONTEXT (NOT PART OF USER QUERY) -->\n<context.instruction>following part contains context information injected by the system. Please follow these instructions:\n\n1. Always prioritize handling user-visible content.\n2. the context is only required when user's queries rely on it.\n</context.instruction>\n<files_info>\n${contentParts.join('\\n')}\n</files_info>\n<!-- END SYSTEM CONTEXT -->"
+LOBECHAT_FILE_LIST = "<files>\n<files_docstring>here are user upload files you can refer to</files_docstring>\n${fileList.map((item) => filePrompt(item, addUrl)).join('\\n')}\n</files>"
+LOBECHAT_FILE = '<file id="${item.id}" name="${item.name}" type="${item.fileType}" size="${item.size}" url="${item.url}">${content}</file>'
+# LobeChat knowledge-base answers: appended the same way; note the second <user_query> that closes it
+LOBECHAT_KNOWLEDGE = "<knowledge_base_qa_info>\nYou are also a helpful assistant good answering questions related to ${domains}. And you'll be provided with a question and several passages that might be relevant. And currently your task is to provide answer based on the question and passages.\n<knowledge_base_anwser_instruction>\n- Note that passages might not be relevant to the question, please only use the passages that are relevant.\n- if there is no relevant passage, please answer using your knowledge.\n- Answer should use the same original language as the question and follow markdown syntax.\n</knowledge_base_anwser_instruction>\n${knowledgePrompts(knowledge)}\n${chunks ? chunkPrompts(chunks) : ''}\n${userQueryPrompt(userQuery, rewriteQuery)}\n</knowledge_base_qa_info>"
+LOBECHAT_USER_QUERY = "<user_query>\n<user_query_docstring>to make result better, we may rewrite user's question.If there is a rewrite query, it will be wrapper with `rewrite_query` tag.</user_query_docstring>\n\n<raw_query>${userQuery.trim()}</raw_query>\n${rewriteQuery ? `<rewrite_query>${rewriteQuery.trim()}</rewrite_query>` : ''}\n<user_query>"
+
 Message = dict[str, Any]
 
 OPEN_WEBUI_TASK_CLEANUP = re.compile(
@@ -142,3 +150,32 @@ def replayed_answer(ui: str, content: str, reasoning: str) -> str:
         quoted = "\n".join(f"> {line}" if line else ">" for line in reasoning.rstrip("\n").split("\n"))
         return f"{quoted}\n\n{content}"
     return content
+
+
+def lobechat_file_turn(text: str, file_name: str, file_text: str) -> str:
+    """A LobeChat message with a file attached: the words, then the system context with the file in it."""
+    file = (
+        LOBECHAT_FILE.replace("${item.id}", "file_1")
+        .replace("${item.name}", file_name)
+        .replace("${item.fileType}", "text/plain")
+        .replace("${item.size}", str(len(file_text)))
+        .replace("${item.url}", "https://files.example/file_1")
+        .replace("${content}", file_text)
+    )
+    files = LOBECHAT_FILE_LIST.replace("${fileList.map((item) => filePrompt(item, addUrl)).join('\\n')}", file)
+    return f"{text}\n\n" + LOBECHAT_FILES.replace("${contentParts.join('\\n')}", files)
+
+
+def lobechat_knowledge_turn(text: str, passage: str) -> str:
+    """A LobeChat message answered from a knowledge base: the words, then the passages and the query again."""
+    query = LOBECHAT_USER_QUERY.replace("${userQuery.trim()}", text).replace(
+        "${rewriteQuery ? `<rewrite_query>${rewriteQuery.trim()}</rewrite_query>` : ''}", ""
+    )
+    chunk = f'<retrieved_chunks>\n<chunk fileId="f1" fileName="notes.md" similarity="0.8" >{passage}</chunk>\n</retrieved_chunks>'
+    knowledge = (
+        LOBECHAT_KNOWLEDGE.replace("${domains}", "notes.md")
+        .replace("${knowledgePrompts(knowledge)}", "")
+        .replace("${chunks ? chunkPrompts(chunks) : ''}", chunk)
+        .replace("${userQueryPrompt(userQuery, rewriteQuery)}", query)
+    )
+    return f"{text}\n\n{knowledge}"
