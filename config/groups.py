@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from pydantic import SecretStr
 
-INDEXED_NAME = re.compile(r"^IMAGE_GEN_(API_BASE|MODEL|API_KEY|TYPE|COST)_(\d+)$", re.IGNORECASE)
+INDEXED_NAME = re.compile(r"^IMAGE_GEN_(API_BASE|MODEL|API_KEY|TYPE|COST|EDIT_MODELS)_(\d+)$", re.IGNORECASE)
 NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
 DEFAULT_TYPE = "chat"
 KEYLESS_TYPES = frozenset({"demo"})
@@ -43,6 +43,9 @@ class VendorGroup:
     models: tuple[ModelAlias, ...]
     costs: dict[str, float] = field(default_factory=dict)
     """Price per image by public model name (``IMAGE_GEN_COST_n``); empty when not set."""
+    edit_models: frozenset[str] | None = None
+    """The public models of this group that take an input picture (``IMAGE_GEN_EDIT_MODELS_n``); None: the
+    adapter's own table decides."""
 
     def cost_of(self, public_model: str) -> float | None:
         return self.costs.get(public_model)
@@ -146,4 +149,23 @@ def _build_group(index: int, fields: dict[str, str], known_types: list[str]) -> 
         keys=keys,
         models=models,
         costs=parse_costs(fields["COST"], models, var("COST")) if "COST" in fields else {},
+        edit_models=parse_edit_models(fields["EDIT_MODELS"], models, var("EDIT_MODELS"))
+        if "EDIT_MODELS" in fields
+        else None,
     )
+
+
+def parse_edit_models(raw: str, models: tuple[ModelAlias, ...], variable: str) -> frozenset[str]:
+    """``IMAGE_GEN_EDIT_MODELS_n``: public or vendor names of the group's models that edit, ``*`` for all, or
+    ``none``; the public names."""
+    names = split_list(raw)
+    if names == ["*"]:
+        return frozenset(alias.public for alias in models)
+    if [name.lower() for name in names] == ["none"]:
+        return frozenset()
+    by_name = {alias.public: alias.public for alias in models} | {alias.vendor: alias.public for alias in models}
+    unknown = [name for name in names if name not in by_name]
+    if unknown:
+        known = ", ".join(alias.public for alias in models)
+        raise ConfigError(f"{variable} names {', '.join(unknown)}, which the group does not serve ({known})")
+    return frozenset(by_name[name] for name in names)

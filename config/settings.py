@@ -92,6 +92,11 @@ class Settings(BaseSettings):
     """Read a chat message as a change to the conversation's previous picture when it is one ("at night", "again")."""
     chat_progress: Literal["reasoning", "content", "off"] = "reasoning"
     """Where a streamed chat answer shows progress: as thinking (``reasoning_content``), in the answer, or nowhere."""
+    chat_edit_previous: bool = True
+    """A change to the previous picture starts from that picture (an edit) when the model can edit; false:
+    the changed prompt is drawn afresh."""
+    fit_to_size: bool = True
+    """Center-crop and resize a picture a vendor made in another size to the size that was asked for."""
     chat_images_field: bool = False
     """Also put the pictures' links in ``message.images`` / ``delta.images`` (OpenRouter's shape)."""
 

@@ -12,6 +12,7 @@ from gateway.auth import check_anonymous_binding, client_key_middleware
 from gateway.errors import EXCEPTION_HANDLERS
 from gateway.logging import configure_logging, request_log_middleware
 from gateway.routes.chat import create_chat_completion
+from gateway.routes.edits import create_image_edit, create_image_variation
 from gateway.routes.health import get_health, get_readiness
 from gateway.routes.images import create_images
 from gateway.routes.media import get_image, get_signed_image
@@ -24,7 +25,14 @@ def create_app(settings: Settings | None = None) -> Litestar:
     check_anonymous_binding(settings)
     api = Router(
         path="/v1",
-        route_handlers=[create_chat_completion, create_images, list_models, get_model],
+        route_handlers=[
+            create_chat_completion,
+            create_images,
+            create_image_edit,
+            create_image_variation,
+            list_models,
+            get_model,
+        ],
         middleware=[client_key_middleware],
     )
     return Litestar(

@@ -42,6 +42,8 @@ class Brief:
     """The previous picture, when the turn changes it or asks for it again."""
     reading: Reading
     previous: ShownPicture | None
+    pictures: tuple[str, ...] = ()
+    """Pictures attached to the last user message (data URIs or links): the turn is an edit of them."""
 
 
 def read_brief(
@@ -53,9 +55,13 @@ def read_brief(
     """
     last = last_user_index(messages)
     words = user_words(messages[last].text())
+    attached = tuple(messages[last].pictures())
     if len(words) > MAX_TEXT:
         raise InvalidRequest(f"the prompt is longer than {MAX_TEXT} characters", param="messages")
     parsed = parse_prompt(words, ratios, default_size)
+    if attached:  # the attached picture is what changes, whatever came before
+        log.info("conversation.turn", kind="edit", reason="a picture is attached", pictures=len(attached))
+        return Brief(parsed, None, Reading("new", parsed.text, "a picture is attached"), None, attached)
     previous = previous_picture(messages[:last]) if follow_ups else None
     reading = read_message(parsed.text, has_previous=previous is not None, sized=parsed.sized)
     log.info("conversation.turn", kind=reading.kind, reason=reading.reason, follows=previous is not None)

@@ -14,6 +14,7 @@ from dataclasses import dataclass, fields
 from typing import Protocol
 
 from gateway.errors import InvalidRequest
+from gateway.fitting import Output
 from gateway.prompt import MAX_SIDE, MIN_SIDE, Size, size_for_ratio
 
 SIZE = re.compile(r"^\s*(\d{1,5})\s*[x×*]\s*(\d{1,5})\s*$", re.IGNORECASE)
@@ -24,6 +25,7 @@ MAX_SEED = 2**32 - 1
 MAX_GUIDANCE = 50.0
 MAX_TEXT = 32_000
 RESPONSE_FORMATS = ("url", "b64_json")
+OUTPUT_FORMATS = ("png", "jpeg", "webp")
 REWRITE_HEADER = "x-imagegate-rewrite"
 REWRITE_OFF = frozenset({"off", "false", "0", "no", "none"})
 
@@ -104,6 +106,22 @@ def check_response_format(raw: str | None) -> str:
     if value not in RESPONSE_FORMATS:
         raise InvalidRequest(f"response_format must be 'url' or 'b64_json', not '{raw}'", param="response_format")
     return value
+
+
+def check_output(width: int, height: int, output_format: str | None, compression: int | None) -> Output:
+    """The result's size and OpenAI's ``output_format`` (png, jpeg, webp) and ``output_compression`` (0-100)."""
+    name = (output_format or "").strip().lower().replace("jpg", "jpeg") or None
+    if name is not None and name not in OUTPUT_FORMATS:
+        raise InvalidRequest(f"output_format must be png, jpeg or webp, not '{output_format}'", param="output_format")
+    if compression is not None and not 0 <= compression <= 100:
+        raise InvalidRequest("output_compression must be 0 to 100", param="output_compression")
+    return Output(width, height, name, compression)  # type: ignore[arg-type]
+
+
+def check_strength(strength: float | None) -> float | None:
+    if strength is not None and not 0 <= strength <= 1:
+        raise InvalidRequest("strength must be 0 to 1", param="strength")
+    return strength
 
 
 def styled_prompt(prompt: str, style: str | None, background: str | None) -> str:

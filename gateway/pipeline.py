@@ -19,6 +19,7 @@ import structlog
 from config import Settings
 from gateway.errors import ApiError, UpstreamFailed
 from gateway.fetch import FetchRefused, ImageFetcher
+from gateway.fitting import Output, fitted
 from gateway.image_options import Extras
 from gateway.media import ImageTooLarge, MediaStore, StoredImage, sniff
 from gateway.prompt import ParsedPrompt
@@ -26,7 +27,7 @@ from gateway.refinement import merge
 from gateway.rewrite import PromptRewriter, Rewrite
 from gateway.router import Router
 from gateway.signing import LinkSigner, SignedLink
-from providers import ImageJob, ImageResult, seed_for
+from providers import Edit, ImageJob, ImageResult, seed_for
 
 Listener = Callable[[str], None]
 Picture = StoredImage | SignedLink
@@ -100,6 +101,8 @@ class ImagePipeline:
         extras: Extras | None = None,
         rewrite: bool = True,
         basis: Basis | None = None,
+        edit: Edit | None = None,
+        output: Output | None = None,
         on_reasoning: Listener | None = None,
         on_progress: Listener | None = None,
     ) -> Produced:
@@ -110,7 +113,10 @@ class ImagePipeline:
         change to an earlier picture's prompt (empty: the same prompt again).
         The seed is the client's, else the basis's (a change keeps the
         composition), else a new one per request, so asking again gives a new
-        picture; picture ``i`` of ``n`` gets ``seed + i``.
+        picture; picture ``i`` of ``n`` gets ``seed + i``. With ``edit`` the
+        pictures start from its input (only routes that can edit are tried), and
+        an edit's own instruction is sent as written. Every result is fitted to
+        ``output`` (the asked size by default) before it is stored.
         """
         extras = extras or Extras()
         structlog.contextvars.bind_contextvars(model=model, size=f"{parsed.width}x{parsed.height}", n=n)
@@ -123,6 +129,7 @@ class ImagePipeline:
                 on_reasoning(text)
 
         listener = None if on_reasoning is None else relay  # a listener makes the LLM call a streamed one
+        rewrite = rewrite and (edit is None or basis is not None)
         rewritten = await self.rewritten(parsed, rewrite=rewrite, basis=basis, on_reasoning=listener)
         if rewritten.reasoning and not heard and on_reasoning is not None:
             on_reasoning(rewritten.reasoning)  # from the cache, or a request that shared another's call
@@ -138,6 +145,7 @@ class ImagePipeline:
                 model=model,
                 seed=seed + index,
                 seed_from_gateway=extras.seed is None,
+                edit=edit,
                 steps=extras.steps,
                 negative_prompt=extras.negative_prompt,
                 guidance=extras.guidance,
@@ -146,7 +154,8 @@ class ImagePipeline:
             )
             for index in range(n)
         ]
-        made = await self._fan_out(model, jobs, on_progress)
+        output = output or Output(parsed.width, parsed.height)
+        made = await self._fan_out(model, jobs, output, on_progress)
         return Produced(
             images=[picture for one in made for picture in one.pictures],
             prompt=rewritten.prompt,
@@ -158,14 +167,16 @@ class ImagePipeline:
             reasoning=rewritten.reasoning,
         )
 
-    async def _fan_out(self, model: str, jobs: list[ImageJob], on_progress: Listener | None) -> list[_Made]:
+    async def _fan_out(
+        self, model: str, jobs: list[ImageJob], output: Output, on_progress: Listener | None
+    ) -> list[_Made]:
         """Every job at once; what succeeded (stored), or the error of the call that failed last if none did."""
         failures: list[ApiError] = []
 
         async def one(job: ImageJob) -> _Made | None:
             try:
                 generated = await self.router.generate(model, job, listener=on_progress)
-                pictures = await asyncio.gather(*(self.keep(result) for result in generated.value))
+                pictures = await asyncio.gather(*(self.keep(result, output) for result in generated.value))
             except ApiError as error:
                 failures.append(error)
                 return None
@@ -225,11 +236,12 @@ class ImagePipeline:
             return Rewrite(merged)
         return await self.rewriter.refine(basis.prompt, parsed.text, fallback=merged, on_reasoning=on_reasoning)
 
-    async def keep(self, result: ImageResult) -> Picture:
-        """Store one vendor result (downloading it if it is a link); the stored copy is what clients get.
+    async def keep(self, result: ImageResult, output: Output) -> Picture:
+        """Store one vendor result (downloading it if it is a link), fitted to ``output``; the stored copy is what
+        clients get.
 
         In link mode a vendor URL is not downloaded now: the client gets a signed
-        link, and the first hit on it downloads and stores the image.
+        link, and the first hit on it downloads and stores the image as it is.
         """
         if result.data is not None:
             data, kind = result.data, sniff(result.data)
@@ -244,6 +256,7 @@ class ImagePipeline:
             except FetchRefused as refused:
                 message = f"the vendor's image could not be kept: {refused.message}"
                 raise UpstreamFailed(message, code=refused.reason) from None
+        data, kind = await fitted(data, kind, output, fit_size=self._settings.fit_to_size)
         try:
             image = await self._store.put(data, kind)
         except ImageTooLarge as error:

@@ -18,6 +18,7 @@ from litestar.di import Provide
 
 from config import Settings
 from gateway.fetch import FetchPolicy, ImageFetcher, media_client
+from gateway.input_images import InputPictures
 from gateway.keys import CooldownPolicy
 from gateway.media import MediaStore, open_store
 from gateway.pipeline import ImagePipeline
@@ -47,6 +48,7 @@ class Resources:
     remote_images: RemoteImages
     background: BackgroundWork
     side_requests: SideRequests
+    inputs: InputPictures
 
 
 def fetch_policy(settings: Settings) -> FetchPolicy:
@@ -101,12 +103,13 @@ def build_resources(settings: Settings, client: httpx.AsyncClient, media: httpx.
     rewriter = build_rewriter(settings, client, cooldowns)
     fetcher = ImageFetcher(media, fetch_policy(settings))
     signer = link_signer(settings)
+    remote_images = RemoteImages(store, fetcher, signer)
     return Resources(
         settings=settings,
         store=store,
         router=router,
         pipeline=ImagePipeline(router, store, fetcher, signer, settings, rewriter=rewriter),
-        remote_images=RemoteImages(store, fetcher, signer),
+        remote_images=remote_images,
         background=BackgroundWork(),
         side_requests=SideRequests(
             enabled=settings.side_request_detection,
@@ -115,6 +118,7 @@ def build_resources(settings: Settings, client: httpx.AsyncClient, media: httpx.
             default_size=settings.default_size,
             rewriter=rewriter,
         ),
+        inputs=InputPictures(store, fetcher, remote_images, max_bytes=settings.media_max_bytes),
     )
 
 

@@ -29,7 +29,7 @@ from tenacity import (
 )
 
 from config import VendorGroup
-from gateway.errors import ModelNotFound, NoCapacity, UpstreamFailed, VendorRejected
+from gateway.errors import InvalidRequest, ModelNotFound, NoCapacity, UpstreamFailed, VendorRejected
 from gateway.keys import Clock, CooldownPolicy, Key, KeyPool
 from providers import (
     PROVIDERS,
@@ -72,6 +72,13 @@ class Route:
     @property
     def name(self) -> str:
         return f"{self.group.name}:{self.vendor_model}"
+
+    @property
+    def can_edit(self) -> bool:
+        """Takes an input picture: the group's ``IMAGE_GEN_EDIT_MODELS_n`` when set, else the adapter's table."""
+        if self.group.edit_models is not None:
+            return self.public_model in self.group.edit_models
+        return self.provider.can_edit(self.vendor_model)
 
 
 T = TypeVar("T")
@@ -152,6 +159,15 @@ class Router:
             raise ModelNotFound(f"model '{model}' does not exist; available models: {available}", param="model")
         return routes
 
+    def edit_routes_for(self, model: str) -> list[Route]:
+        """The routes of ``model`` that take an input picture; a 400 naming the models that do when it has none."""
+        routes = [route for route in self.routes_for(model) if route.can_edit]
+        if not routes:
+            able = [name for name, served in self.routes.items() if any(route.can_edit for route in served)]
+            which = f"models that can: {', '.join(able)}" if able else "no configured model can"
+            raise InvalidRequest(f"model '{model}' cannot edit pictures; {which}", param="model")
+        return routes
+
     def is_healthy(self, route: Route) -> bool:
         return route.unhealthy_until <= self._clock()
 
@@ -164,7 +180,8 @@ class Router:
                 vendor_job, base_url=route.group.api_base, key=key.value, client=self._client
             )
 
-        return await self.run(self.routes_for(model), attempt, listener=listener)
+        routes = self.edit_routes_for(model) if job.edit is not None else self.routes_for(model)
+        return await self.run(routes, attempt, listener=listener)
 
     async def run(self, routes: list[Route], attempt: Attempt[T], *, listener: Listener | None = None) -> Delivered[T]:
         """``attempt`` through the routes and their keys under the failover rules; an ApiError when none delivers."""

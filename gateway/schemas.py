@@ -18,9 +18,15 @@ class ErrorBody(msgspec.Struct):
     error: ErrorDetail
 
 
+class ImageUrl(msgspec.Struct):
+    url: str
+
+
 class ContentPart(msgspec.Struct):
     type: str = "text"
     text: str | None = None
+    image_url: ImageUrl | str | None = None
+    """A picture the user attached (``type: image_url``): a data URI or a link."""
 
 
 class ChatMessage(msgspec.Struct):
@@ -33,6 +39,13 @@ class ChatMessage(msgspec.Struct):
             return self.content
         parts = [part.text for part in self.content or [] if part.type == "text" and part.text]
         return "\n".join(parts)
+
+    def pictures(self) -> list[str]:
+        """The links or data URIs of the pictures attached to this message, in order."""
+        if isinstance(self.content, str):
+            return []
+        found = [part.image_url for part in self.content or [] if part.type == "image_url" and part.image_url]
+        return [part.url if isinstance(part, ImageUrl) else part for part in found]
 
 
 class StreamOptions(msgspec.Struct):
@@ -73,6 +86,48 @@ class ImageGenerationRequest(msgspec.Struct):
     style: str | None = None
     background: str | None = None
     rewrite: bool | None = None
+    output_format: str | None = None
+    output_compression: int | None = None
+
+
+class ImageReference(msgspec.Struct):
+    """OpenAI's newer form of an input picture: ``{"image_url": "…"}`` (or ``{"image_url": {"url": "…"}}``)."""
+
+    image_url: str | ImageUrl | None = None
+    file_id: str | None = None
+
+    def link(self) -> str | None:
+        return self.image_url.url if isinstance(self.image_url, ImageUrl) else self.image_url
+
+
+class ImageEditRequest(msgspec.Struct):
+    """``POST /v1/images/edits`` and ``/variations`` as JSON, or their multipart fields converted to it."""
+
+    prompt: str = ""
+    image: str | list[str] | None = None
+    """Base64, a ``data:`` URI or an http(s) link; a list for several pictures."""
+    images: list[ImageReference] | None = None
+    mask: str | ImageReference | None = None
+    model: str | None = None
+    n: int = 1
+    size: str | None = None
+    response_format: str | None = None
+    user: str | None = None
+    strength: float | None = None
+    negative_prompt: str | None = None
+    steps: int | None = None
+    seed: int | None = None
+    guidance: float | None = None
+    output_format: str | None = None
+    output_compression: int | None = None
+
+    def references(self) -> list[str]:
+        """Every input picture named in the body, in order."""
+        listed = [self.image] if isinstance(self.image, str) else list(self.image or [])
+        return listed + [link for reference in self.images or [] if (link := reference.link())]
+
+    def mask_reference(self) -> str | None:
+        return self.mask.link() if isinstance(self.mask, ImageReference) else self.mask
 
 
 class ImageData(msgspec.Struct, omit_defaults=True):
@@ -84,10 +139,6 @@ class ImageData(msgspec.Struct, omit_defaults=True):
 class ImagesResponse(msgspec.Struct):
     created: int
     data: list[ImageData]
-
-
-class ImageUrl(msgspec.Struct):
-    url: str
 
 
 class ImagePart(msgspec.Struct):

@@ -2,8 +2,10 @@
 
 from providers.base import (
     EXTRAS,
+    Edit,
     ImageJob,
     ImageResult,
+    InputImage,
     KeyExhausted,
     KeyRejected,
     KeyVerdict,
@@ -37,8 +39,10 @@ __all__ = [
     "EXTRAS",
     "PROVIDERS",
     "PROVIDER_TYPES",
+    "Edit",
     "ImageJob",
     "ImageResult",
+    "InputImage",
     "KeyExhausted",
     "KeyRejected",
     "KeyVerdict",

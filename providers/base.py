@@ -16,11 +16,44 @@ raise one of these classified errors; the router reads the class, never the text
 
 from __future__ import annotations
 
+import base64
 import enum
 from dataclasses import dataclass
 from typing import ClassVar, Protocol
 
 import httpx
+
+
+@dataclass(frozen=True, slots=True)
+class InputImage:
+    """A picture given to a vendor as input (an edit's source or mask), already checked and stored."""
+
+    data: bytes
+    media_type: str
+    """``image/png``, ``image/jpeg``, ``image/webp`` or ``image/gif``."""
+    width: int
+    height: int
+
+    @property
+    def data_uri(self) -> str:
+        return f"data:{self.media_type};base64,{base64.b64encode(self.data).decode()}"
+
+    @property
+    def extension(self) -> str:
+        return self.media_type.removeprefix("image/").replace("jpeg", "jpg")
+
+
+@dataclass(frozen=True, slots=True)
+class Edit:
+    """What an edit starts from: the pictures, where to change them, and how far."""
+
+    images: tuple[InputImage, ...]
+    mask: InputImage | None = None
+    """Where to edit, as the OpenAI API means it: the transparent pixels of the mask are the area to change."""
+    strength: float | None = None
+    """How far the result may move from the input, 0 to 1 (image-to-image models)."""
+    variation: bool = False
+    """A variation of the input, with no prompt of the client's: the vendor's variation call where it has one."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +73,8 @@ class ImageJob:
     """Which of a request's ``n`` pictures this is; only a deterministic vendor (demo) needs it to vary."""
     seed_from_gateway: bool = False
     """The gateway picked ``seed`` (the client gave none): sent only to vendors whose ``any_seed`` is true."""
+    edit: Edit | None = None
+    """The input pictures of an edit or a variation; such a job goes only to routes that can edit."""
     max_image_bytes: int = 20 * 1024 * 1024
     """The largest image the gateway takes (``MEDIA_MAX_BYTES``): inline images and replies are capped by it."""
 
@@ -163,6 +198,10 @@ class Provider(Protocol):
 
     def extras(self, vendor_model: str) -> frozenset[str]:
         """Which of EXTRAS this adapter sends to the vendor for ``vendor_model``; the others are ignored."""
+        ...
+
+    def can_edit(self, vendor_model: str) -> bool:
+        """Whether ``vendor_model`` takes an input picture through this adapter (its own table)."""
         ...
 
     async def generate(self, job: ImageJob, *, base_url: str, key: str, client: httpx.AsyncClient) -> list[ImageResult]:

@@ -2,7 +2,8 @@
 
 The reply's text is searched for Markdown image links and ``data:image`` URIs
 (and the ``message.images`` list some upstreams add); the text itself is never
-passed through to the client.
+passed through to the client. An edit sends the input pictures as ``image_url``
+content parts (data URIs) after the prompt, as multimodal chat models take them.
 """
 
 from __future__ import annotations
@@ -30,8 +31,15 @@ class ChatCompletions:
     def extras(self, vendor_model: str) -> frozenset[str]:
         return frozenset()  # a chat upstream takes only the prompt
 
+    def can_edit(self, vendor_model: str) -> bool:
+        return True  # the upstream is a multimodal chat model; IMAGE_GEN_EDIT_MODELS_n narrows it
+
     async def generate(self, job: ImageJob, *, base_url: str, key: str, client: httpx.AsyncClient) -> list[ImageResult]:
-        payload = {"model": job.model, "messages": [{"role": "user", "content": job.prompt}], "stream": False}
+        content: str | list[dict[str, Any]] = job.prompt
+        if job.edit is not None:
+            pictures = [{"type": "image_url", "image_url": {"url": image.data_uri}} for image in job.edit.images]
+            content = [{"type": "text", "text": job.prompt or "Make a variation of this picture."}, *pictures]
+        payload = {"model": job.model, "messages": [{"role": "user", "content": content}], "stream": False}
         reply = await post_json(client, base_url, key=key, payload=payload, max_bytes=image_reply_limit(job))
         body = await read_json(reply)
         links = links_in_reply(body)

@@ -156,6 +156,27 @@ async def post_json(client: httpx.AsyncClient, url: str, *, key: str, payload: d
         return await read_reply(response, key=key, max_bytes=max_bytes)
 
 
+Upload = tuple[str, tuple[str, bytes, str]]
+"""One multipart file field: ``(field name, (file name, bytes, content type))``."""
+
+
+async def post_multipart(
+    client: httpx.AsyncClient,
+    url: str,
+    *,
+    key: str,
+    fields: dict[str, str],
+    files: list[Upload],
+    max_bytes: int,
+) -> Reply:
+    """POST a multipart form (``fields`` and ``files``) with the key as a bearer token; errors as ``post_json``."""
+    async with (
+        translate_transport_errors(),
+        client.stream("POST", vendor_url(url), data=fields, files=files, headers=bearer(key)) as response,
+    ):
+        return await read_reply(response, key=key, max_bytes=max_bytes)
+
+
 async def read_reply(response: httpx.Response, *, key: str, max_bytes: int) -> Reply:
     """A streamed response read whole within ``max_bytes`` (an error reply: its first part), or its classified error."""
     limit = max_bytes if response.is_success else ERROR_BODY_LIMIT

@@ -11,12 +11,15 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+import structlog
 from litestar import Request, Response, post
 from litestar.di import NamedDependency
 from litestar.response import Stream
 
 from gateway.conversation import Brief, read_brief
+from gateway.errors import ApiError
 from gateway.image_options import check_count, check_extras, requested_size, rewrite_wanted
+from gateway.input_images import size_of_input
 from gateway.pipeline import Produced
 from gateway.render import chat_completion, completion_id, image_parts, markdown, text_stream, usage_of
 from gateway.resources import Resources
@@ -24,7 +27,9 @@ from gateway.routes.body import read_body
 from gateway.schemas import ChatCompletion, ChatCompletionRequest, Delta
 from gateway.streaming import Relay, stream_chat
 from gateway.urls import public_base_url
+from providers import Edit
 
+log = structlog.get_logger("gateway.chat")
 SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 MAX_CHAT_IMAGES = 4
 
@@ -53,6 +58,10 @@ async def create_chat_completion(
     size = requested_size(body.size, multiple=pipeline.size_multiple(body.model))
     if size is not None:  # an explicit size field wins over the words and the previous picture
         brief = dataclasses.replace(brief, parsed=dataclasses.replace(brief.parsed, width=size[0], height=size[1]))
+    edit = await _edit_of(brief, resources, body.model)
+    if edit is not None and brief.pictures and size is None and not brief.parsed.sized:
+        width, height = size_of_input(edit.images[0], pipeline.size_multiple(body.model))
+        brief = dataclasses.replace(brief, parsed=dataclasses.replace(brief.parsed, width=width, height=height))
     parsed = brief.parsed
     n = check_count(body.n, most=MAX_CHAT_IMAGES)
     extras = check_extras(body)
@@ -66,7 +75,7 @@ async def create_chat_completion(
     if body.stream:
 
         async def streamed_answer(relay: Relay) -> Delta:
-            relay.progress(_turn_line(brief, body.model, n))
+            relay.progress(_turn_line(brief, body.model, n, edit))
             produced = await pipeline.produce(
                 body.model,
                 parsed,
@@ -74,6 +83,7 @@ async def create_chat_completion(
                 extras=extras,
                 rewrite=rewrite,
                 basis=brief.basis,
+                edit=edit,
                 on_reasoning=relay.think,
                 on_progress=relay.progress,
             )
@@ -90,7 +100,9 @@ async def create_chat_completion(
         )
         return Stream(events, media_type="text/event-stream", headers=SSE_HEADERS)
 
-    produced = await pipeline.produce(body.model, parsed, n=n, extras=extras, rewrite=rewrite, basis=brief.basis)
+    produced = await pipeline.produce(
+        body.model, parsed, n=n, extras=extras, rewrite=rewrite, basis=brief.basis, edit=edit
+    )
     answer = answer_of(produced)
     return Response(
         chat_completion(
@@ -104,13 +116,43 @@ async def create_chat_completion(
     )
 
 
-def _turn_line(brief: Brief, model: str, n: int) -> str:
+async def _edit_of(brief: Brief, resources: Resources, model: str) -> Edit | None:
+    """The pictures this turn starts from: the ones attached, or the previous picture for a change to it.
+
+    An attached picture for a model that cannot edit is a 400 naming those that
+    can. The previous picture is used only when the model can edit
+    (``CHAT_EDIT_PREVIOUS``) and can still be read; otherwise the changed
+    prompt is drawn afresh.
+    """
+    router, inputs = resources.pipeline.router, resources.inputs
+    if brief.pictures:
+        router.edit_routes_for(model)
+        images = [await inputs.from_reference(picture, param="messages") for picture in brief.pictures]
+        return Edit(tuple(images), variation=not brief.parsed.text)
+    previous = brief.previous
+    changes_it = brief.reading.kind == "refine" and brief.basis is not None
+    if previous is None or not changes_it or not resources.settings.chat_edit_previous:
+        return None
+    if not any(route.can_edit for route in router.routes_for(model)):
+        return None
+    try:
+        image = await inputs.from_reference(previous.link, param="messages")
+    except ApiError as error:
+        log.info("chat.previous_picture_unreadable", reason=error.message)
+        return None
+    return Edit((image,))
+
+
+def _turn_line(brief: Brief, model: str, n: int, edit: Edit | None) -> str:
     """The first progress line: how the message was read, and what will be made."""
     pictures = "1 picture" if n == 1 else f"{n} pictures"
     what = f"{pictures} with {model} at {brief.parsed.width}x{brief.parsed.height}"
+    if brief.pictures:
+        return f"Changing the attached picture: {brief.parsed.text or 'a variation'}. Making {what}."
     if brief.reading.kind == "again":
         return f"Another take on the previous picture, with a new seed: {what}."
     if brief.reading.kind == "refine":
         change = f": {brief.parsed.text}" if brief.parsed.text else " (new size)"
-        return f"Changing the previous picture{change}. Making {what}."
+        how = ", starting from it" if edit is not None else ""
+        return f"Changing the previous picture{change}{how}. Making {what}."
     return f"Making {what}."

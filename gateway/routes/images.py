@@ -21,13 +21,14 @@ from gateway.image_options import (
     MAX_TEXT,
     check_count,
     check_extras,
+    check_output,
     check_response_format,
     ratio_size,
     requested_size,
     rewrite_wanted,
     styled_prompt,
 )
-from gateway.pipeline import Picture
+from gateway.pipeline import Picture, Produced
 from gateway.prompt import ParsedPrompt
 from gateway.render import image_link
 from gateway.resources import Resources
@@ -57,6 +58,7 @@ async def create_images(
         size = ratio_size(body.aspect_ratio, settings.aspect_ratios) if body.aspect_ratio else settings.default_size
     n = check_count(body.n, most=MAX_IMAGES)
     response_format = check_response_format(body.response_format)
+    output = check_output(size[0], size[1], body.output_format, body.output_compression)
     extras = check_extras(body)
     parsed = ParsedPrompt(styled_prompt(prompt, body.style, body.background), size[0], size[1])
     produced = await pipeline.produce(
@@ -65,14 +67,22 @@ async def create_images(
         n=n,
         extras=extras,
         rewrite=rewrite_wanted(body.rewrite, request.headers),
+        output=output,
     )
+    return await images_answer(produced, response_format, request, resources)
+
+
+async def images_answer(
+    produced: Produced, response_format: str, request: Request[Any, Any, Any], resources: Resources
+) -> Response[ImagesResponse]:
+    """The Images API's answer: a link (or the bytes) per picture, and which vendor made them."""
     if response_format == "b64_json":
         data = [
             ImageData(revised_prompt=produced.prompt, b64_json=await _base64_of(picture, resources))
             for picture in produced.images
         ]
     else:
-        base_url = public_base_url(request, settings)
+        base_url = public_base_url(request, resources.settings)
         data = [ImageData(revised_prompt=produced.prompt, url=image_link(base_url, p)) for p in produced.images]
     headers = {"X-Imagegate-Provider": ",".join(produced.routes), "X-Imagegate-Attempts": str(produced.attempts)}
     return Response(ImagesResponse(created=int(time.time()), data=data), headers=headers)

@@ -150,7 +150,7 @@ async def test_the_demo_default_draws_the_requested_size() -> None:
         assert size_of(image.content) == (576, 1024)
 
 
-async def test_content_parts_text_is_joined_and_only_the_last_user_message_counts() -> None:
+async def test_content_parts_text_is_joined_and_the_attached_picture_is_what_changes() -> None:
     messages = [
         {"role": "user", "content": "an old idea"},
         {"role": "assistant", "content": "![image](http://x/y.png)"},
@@ -158,7 +158,7 @@ async def test_content_parts_text_is_joined_and_only_the_last_user_message_count
             "role": "user",
             "content": [
                 {"type": "text", "text": "a blue"},
-                {"type": "image_url", "image_url": {"url": "http://x/z.png"}},
+                {"type": "image_url", "image_url": {"url": f"data:image/png;base64,{b64(png(64, 64))}"}},
                 {"type": "text", "text": "teapot 3:2"},
             ],
         },

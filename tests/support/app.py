@@ -10,9 +10,11 @@ from litestar.testing import AsyncTestClient
 from config import Settings
 from gateway.app import create_app
 
-# No backoff between passes and an in-memory store: tests switch these by configuration, not patching.
+# No backoff between passes, an in-memory store, and the vendors' tiny pictures kept as they are (not fitted to
+# the asked size): tests switch these by configuration, not patching.
 BASE_ENV = {
     "MEDIA_STORE": "memory://",
+    "FIT_TO_SIZE": "false",
     "RETRY_BACKOFF_SECONDS": "0",
     "LOG_FORMAT": "json",
     "IMAGE_PROXY_SECRET": "test-proxy-secret",
