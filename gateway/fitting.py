@@ -25,6 +25,8 @@ log = structlog.get_logger("gateway.fitting")
 
 OutputName = Literal["png", "jpeg", "webp"]
 KIND_OF_OUTPUT: dict[str, ImageKind] = {"png": PNG, "jpeg": JPEG, "webp": WEBP}
+PNG_COMPRESSION = 3
+"""zlib level of a re-encoded PNG: a third of the default's time for a few percent more bytes."""
 UNFITTED = frozenset({GIF, AVIF})
 """Animated or not decodable here: passed through as the vendor made them."""
 
@@ -79,6 +81,9 @@ def _convert(data: bytes, output: Output, kind: ImageKind, resize: bool) -> byte
     if kind == JPEG and image.mode not in ("RGB", "L"):
         image = image.convert("RGB")
     out = io.BytesIO()
-    quality = {} if output.compression is None or kind == PNG else {"quality": max(1, output.compression)}
-    image.save(out, format=KINDS_BY_EXT[kind.ext].ext.replace("jpg", "jpeg").upper(), **quality)
+    if kind == PNG:
+        options = {"compress_level": PNG_COMPRESSION}
+    else:
+        options = {} if output.compression is None else {"quality": max(1, output.compression)}
+    image.save(out, format=KINDS_BY_EXT[kind.ext].ext.replace("jpg", "jpeg").upper(), **options)
     return out.getvalue()

@@ -43,6 +43,10 @@ class InputImage:
         return self.media_type.removeprefix("image/").replace("jpeg", "jpg")
 
 
+VARIATION_PROMPT = "Another version of this picture: the same subject, composition and style, with fresh details"
+"""What a vendor that needs a prompt is told for a variation (an edit with no words of the client's)."""
+
+
 @dataclass(frozen=True, slots=True)
 class Edit:
     """What an edit starts from: the pictures, where to change them, and how far."""

@@ -13,7 +13,7 @@ from typing import Any
 
 import httpx
 
-from providers.base import ImageJob, ImageResult, MalformedReply
+from providers.base import VARIATION_PROMPT, ImageJob, ImageResult, MalformedReply
 from providers.http import decode_base64, image_reply_limit, post_json, preview, read_json
 
 # A Markdown link target is read in three steps from each "](", so a reply full of unclosed links is read in
@@ -38,7 +38,7 @@ class ChatCompletions:
         content: str | list[dict[str, Any]] = job.prompt
         if job.edit is not None:
             pictures = [{"type": "image_url", "image_url": {"url": image.data_uri}} for image in job.edit.images]
-            content = [{"type": "text", "text": job.prompt or "Make a variation of this picture."}, *pictures]
+            content = [{"type": "text", "text": job.prompt or VARIATION_PROMPT}, *pictures]
         payload = {"model": job.model, "messages": [{"role": "user", "content": content}], "stream": False}
         reply = await post_json(client, base_url, key=key, payload=payload, max_bytes=image_reply_limit(job))
         body = await read_json(reply)

@@ -20,7 +20,7 @@ from typing import Any
 import anyio.to_thread
 import httpx
 
-from providers.base import EXTRAS, ImageJob, ImageResult, MalformedReply, VendorUnavailable
+from providers.base import EXTRAS, VARIATION_PROMPT, ImageJob, ImageResult, MalformedReply, VendorUnavailable
 from providers.http import (
     check_image_size,
     decode_base64,
@@ -66,7 +66,7 @@ def family_of(model: str) -> ModelFamily:
 def build_payload(job: ImageJob, mask: bytes | None = None) -> dict[str, Any]:
     """The JSON body; ``mask`` is the inpainting mask already converted (white where to paint)."""
     family = family_of(job.model)
-    payload: dict[str, Any] = {"prompt": job.prompt or "the same picture"}
+    payload: dict[str, Any] = {"prompt": job.prompt or VARIATION_PROMPT}
     if family.takes_size:
         payload["width"] = min(max(job.width, family.min_side), family.max_side)
         payload["height"] = min(max(job.height, family.min_side), family.max_side)

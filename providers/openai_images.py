@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 
-from providers.base import EXTRAS, Edit, ImageJob, ImageResult, InputImage, MalformedReply
+from providers.base import EXTRAS, VARIATION_PROMPT, Edit, ImageJob, ImageResult, InputImage, MalformedReply
 from providers.http import (
     Upload,
     decode_base64,
@@ -26,7 +26,6 @@ from providers.http import (
 
 EDIT_MODELS = frozenset({"gpt-image-1", "gpt-image-1-mini", "gpt-image-1.5", "dall-e-2"})
 VARIATION_MODELS = frozenset({"dall-e-2"})
-VARIATION_PROMPT = "Another version of this picture: the same subject, composition and style, with fresh details"
 
 
 class OpenAIImages:

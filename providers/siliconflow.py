@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 
-from providers.base import EXTRAS, ImageJob, ImageResult, MalformedReply
+from providers.base import EXTRAS, VARIATION_PROMPT, ImageJob, ImageResult, MalformedReply
 from providers.http import REPLY_OVERHEAD, optional_fields, post_json, preview, read_json
 
 REPLY_LIMIT = REPLY_OVERHEAD
@@ -36,7 +36,7 @@ class SiliconFlow:
     async def generate(self, job: ImageJob, *, base_url: str, key: str, client: httpx.AsyncClient) -> list[ImageResult]:
         payload: dict[str, Any] = {
             "model": job.model,
-            "prompt": job.prompt,
+            "prompt": job.prompt or VARIATION_PROMPT,
             "image_size": job.size,
             "batch_size": job.n,
         }
