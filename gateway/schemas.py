@@ -214,6 +214,8 @@ class ModelRoute(msgspec.Struct, omit_defaults=True):
     group: str
     type: str
     vendor_model: str
+    edits: bool
+    """Takes an input picture (``/v1/images/edits``, pictures in chat)."""
     cost_per_image: float | None = None
 
 

@@ -1,8 +1,8 @@
 """``GET /v1/models`` and ``GET /v1/models/{id}`` in the OpenAI list shape.
 
 Each model is ``owned_by`` the first vendor group that serves it; the detail
-view lists every group that does, the vendor's own id there, and the price per
-image when ``IMAGE_GEN_COST_n`` sets one.
+view lists every group that does, the vendor's own id there, whether it takes
+an input picture (edits), and the price per image when ``IMAGE_GEN_COST_n`` sets one.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ async def get_model(router: NamedDependency[Router], model_id: FromPath[str]) ->
     model = model_id.lstrip("/")
     card = model_card(router, model)
     served_by = [
-        ModelRoute(route.group.name, route.group.type, route.vendor_model, route.group.cost_of(model))
+        ModelRoute(route.group.name, route.group.type, route.vendor_model, route.can_edit, route.group.cost_of(model))
         for route in router.routes_for(model)
     ]
     return ModelDetail(id=card.id, created=card.created, owned_by=card.owned_by, served_by=served_by)

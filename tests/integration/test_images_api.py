@@ -346,15 +346,16 @@ async def test_models_carry_their_group_and_the_detail_lists_every_group_with_it
     assert {m["id"]: m["owned_by"] for m in listing} == {"flux": "group1", "sdxl": "group1"}
     assert detail["id"] == "flux" and detail["object"] == "model"
     assert detail["served_by"] == [
-        {"group": "group1", "type": "openai", "vendor_model": "bfl/flux-pro", "cost_per_image": 0.04},
+        {"group": "group1", "type": "openai", "vendor_model": "bfl/flux-pro", "edits": False, "cost_per_image": 0.04},
         {
             "group": "group3",
             "type": "siliconflow",
             "vendor_model": "black-forest-labs/FLUX.1-schnell",
+            "edits": False,
             "cost_per_image": 0.003,
         },
     ]
-    assert sdxl["served_by"] == [{"group": "group1", "type": "openai", "vendor_model": "sdxl"}]
+    assert sdxl["served_by"] == [{"group": "group1", "type": "openai", "vendor_model": "sdxl", "edits": False}]
 
 
 # The same extras as chat shortcuts.
