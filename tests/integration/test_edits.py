@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import io
 import json
-from email.parser import BytesParser
-from email.policy import HTTP
 
-import httpx
 import pytest
 from PIL import Image
 from pytest_httpx import HTTPXMock
@@ -15,6 +12,7 @@ from pytest_httpx import HTTPXMock
 from tests.support.app import GATEWAY, app_client, make_settings, vendor_env
 from tests.support.images import b64, png, size_of
 from tests.support.markdown import image_links
+from tests.support.multipart import fields_sent, files_sent
 
 EDITS_URL = "https://o.example/v1/images/edits"
 GENERATIONS_URL = "https://o.example/v1/images/generations"
@@ -28,26 +26,6 @@ def mask_png(width: int, height: int) -> bytes:
     out = io.BytesIO()
     image.save(out, format="PNG")
     return out.getvalue()
-
-
-def files_sent(request: httpx.Request) -> list[tuple[str, bytes]]:
-    head = f"Content-Type: {request.headers['content-type']}\r\n\r\n".encode()
-    message = BytesParser(policy=HTTP).parsebytes(head + request.content)
-    return [
-        (str(part.get_param("name", header="content-disposition")), part.get_payload(decode=True))
-        for part in message.iter_parts()
-        if part.get_filename()
-    ]
-
-
-def fields_sent(request: httpx.Request) -> dict[str, str]:
-    head = f"Content-Type: {request.headers['content-type']}\r\n\r\n".encode()
-    message = BytesParser(policy=HTTP).parsebytes(head + request.content)
-    return {
-        str(part.get_param("name", header="content-disposition")): part.get_payload(decode=True).decode()
-        for part in message.iter_parts()
-        if not part.get_filename()
-    }
 
 
 def answers_with(httpx_mock: HTTPXMock, url: str = EDITS_URL, size: tuple[int, int] = (64, 48)) -> None:

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-from email.parser import BytesParser
-from email.policy import HTTP
 from typing import Any
 
 import httpx
@@ -16,6 +14,7 @@ from pytest_httpx import HTTPXMock
 from providers import PROVIDERS, Edit, ImageJob, ImageResult, InputImage
 from providers.demo import paint
 from tests.support.images import b64, png, size_of
+from tests.support.multipart import form_parts
 
 
 def picture(width: int = 64, height: int = 64, color: tuple[int, int, int] = (200, 40, 40)) -> InputImage:
@@ -45,21 +44,10 @@ async def generate(kind: str, work: ImageJob, base_url: str) -> list[ImageResult
         return await PROVIDERS[kind].generate(work, base_url=base_url, key="sk-key", client=client)
 
 
-def form_of(request: httpx.Request) -> list[tuple[str, str | None, bytes]]:
-    """A multipart body as the vendor reads it: (field, file name, content) per part, in order."""
-    head = f"Content-Type: {request.headers['content-type']}\r\n\r\n".encode()
-    message = BytesParser(policy=HTTP).parsebytes(head + request.content)
-    parts = []
-    for part in message.iter_parts():
-        name = part.get_param("name", header="content-disposition")
-        parts.append((str(name), part.get_filename(), part.get_payload(decode=True)))
-    return parts
-
-
 async def test_openai_edit_is_multipart_with_every_picture_and_the_mask(httpx_mock: HTTPXMock) -> None:
     httpx_mock.add_response(url="https://o.example/v1/images/edits", json={"data": [{"b64_json": b64(png())}]})
     await generate("openai", job("gpt-image-1", Edit((SOURCE, SECOND), mask=MASK)), "https://o.example/v1")
-    parts = form_of(httpx_mock.get_request())
+    parts = form_parts(httpx_mock.get_request())
     fields = {name: content.decode() for name, filename, content in parts if filename is None}
     files = [(name, content) for name, filename, content in parts if filename is not None]
     assert fields == {"model": "gpt-image-1", "n": "1", "size": "512x512", "prompt": "make it a watercolor"}
@@ -70,7 +58,7 @@ async def test_openai_edit_is_multipart_with_every_picture_and_the_mask(httpx_mo
 async def test_openai_single_picture_is_sent_as_image(httpx_mock: HTTPXMock) -> None:
     httpx_mock.add_response(url="https://o.example/v1/images/edits", json={"data": [{"b64_json": b64(png())}]})
     await generate("openai", job("gpt-image-1", Edit((SOURCE,))), "https://o.example/v1")
-    assert [(name, filename) for name, filename, _ in form_of(httpx_mock.get_request()) if filename] == [
+    assert [(name, filename) for name, filename, _ in form_parts(httpx_mock.get_request()) if filename] == [
         ("image", "image.png")
     ]
 
@@ -81,8 +69,8 @@ async def test_openai_variation_uses_the_variation_call_where_the_model_has_it(h
     await generate("openai", job("dall-e-2", Edit((SOURCE,), variation=True), prompt=""), "https://o.example/v1")
     await generate("openai", job("gpt-image-1", Edit((SOURCE,), variation=True), prompt=""), "https://o.example/v1")
     variation, edit = httpx_mock.get_requests()
-    assert "prompt" not in {name for name, _, _ in form_of(variation)}
-    assert any(name == "prompt" and content.startswith(b"Another version") for name, _, content in form_of(edit))
+    assert "prompt" not in {name for name, _, _ in form_parts(variation)}
+    assert any(name == "prompt" and content.startswith(b"Another version") for name, _, content in form_parts(edit))
 
 
 @pytest.mark.parametrize(
