@@ -27,7 +27,7 @@ from gateway.refinement import merge
 from gateway.rewrite import PromptRewriter, Rewrite
 from gateway.router import Router
 from gateway.signing import LinkSigner, SignedLink
-from providers import Edit, ImageJob, ImageResult, seed_for
+from providers import VARIATION_PROMPT, Edit, ImageJob, ImageResult, seed_for
 
 Listener = Callable[[str], None]
 Picture = StoredImage | SignedLink
@@ -133,13 +133,20 @@ class ImagePipeline:
         rewritten = await self.rewritten(parsed, rewrite=rewrite, basis=basis, on_reasoning=listener)
         if rewritten.reasoning and not heard and on_reasoning is not None:
             on_reasoning(rewritten.reasoning)  # from the cache, or a request that shared another's call
+        if edit is not None and edit.variation and not rewritten.prompt:
+            rewritten = Rewrite(VARIATION_PROMPT)
+        # An edit of the previous picture is sent the user's change as the instruction ("make it at night"); the
+        # merged description is what the answer records, for the next turn to change again.
+        instruction = parsed.text if edit is not None and basis is not None and parsed.text else rewritten.prompt
         if on_progress is not None:
             on_progress(f"Prompt: {rewritten.prompt}")
+            if instruction != rewritten.prompt:
+                on_progress(f"Edit: {instruction}")
         seed = extras.seed if extras.seed is not None else basis.seed if basis and basis.seed is not None else None
         seed = secrets.randbelow(SEED_RANGE) if seed is None else seed
         jobs = [
             ImageJob(
-                prompt=rewritten.prompt,
+                prompt=instruction,
                 width=parsed.width,
                 height=parsed.height,
                 model=model,

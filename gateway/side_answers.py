@@ -16,7 +16,8 @@ from gateway.refinement import MEDIUMS, word_set
 
 REQUEST_LEAD_IN = re.compile(
     r"^(?:(?:please|pls|can you|could you|would you|i want|i'd like|i would like|let's)\s+)*"
-    r"(?:(?:draw|paint|generate|create|make|render|imagine|sketch|design|show|give)(?:\s+me)?\s+)?"
+    r"(?:(?:draw|paint|generate|create|make|render|imagine|sketch|design|show|give|turn)(?:\s+(?:me|it|this|them))?"
+    r"(?:\s+(?:into|look\s+like))?\s+)?"
     r"(?:(?:an?|the|some)\s+)?(?:(?:image|picture|photo|photograph|painting|drawing|illustration|render)\s+of\s+)?",
     re.IGNORECASE,
 )

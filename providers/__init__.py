@@ -2,6 +2,7 @@
 
 from providers.base import (
     EXTRAS,
+    VARIATION_PROMPT,
     Edit,
     ImageJob,
     ImageResult,
@@ -39,6 +40,7 @@ __all__ = [
     "EXTRAS",
     "PROVIDERS",
     "PROVIDER_TYPES",
+    "VARIATION_PROMPT",
     "Edit",
     "ImageJob",
     "ImageResult",

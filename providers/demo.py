@@ -61,7 +61,8 @@ def paint_edit(job: ImageJob, edit: Edit, digest: bytes) -> bytes:
         changed = ImageOps.mirror(changed)
     area = edit_area(edit.mask, original.size)
     result = changed if area is None else Image.composite(changed, original, area)
-    _caption(ImageDraw.Draw(result, "RGBA"), f"edit: {job.prompt}" if job.prompt else "variation", *result.size)
+    caption = f"edit: {job.prompt}" if job.prompt else "variation"
+    _caption(ImageDraw.Draw(result, "RGBA"), caption, *result.size, top=True)
     return _png(result)
 
 
@@ -79,12 +80,13 @@ def _shapes(draw: ImageDraw.ImageDraw, digest: bytes, width: int, height: int) -
             draw.rectangle(box, fill=color)
 
 
-def _caption(draw: ImageDraw.ImageDraw, text: str, width: int, height: int) -> None:
+def _caption(draw: ImageDraw.ImageDraw, text: str, width: int, height: int, *, top: bool = False) -> None:
+    """The text near the bottom (a fresh picture) or the top (an edit, so an earlier caption stays readable)."""
     unit = min(width, height)
     font = ImageFont.load_default(size=max(12, unit // 28))
     caption = "\n".join(textwrap.wrap(text, width=max(16, width // max(7, unit // 48)))[:4])
     draw.multiline_text(
-        (unit // 24, height - unit // 4),
+        (unit // 24, unit // 24 if top else height - unit // 4),
         caption,
         font=font,
         fill=(255, 255, 255, 235),

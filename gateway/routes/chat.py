@@ -130,7 +130,9 @@ async def _edit_of(brief: Brief, resources: Resources, model: str) -> Edit | Non
         images = [await inputs.from_reference(picture, param="messages") for picture in brief.pictures]
         return Edit(tuple(images), variation=not brief.parsed.text)
     previous = brief.previous
-    changes_it = brief.reading.kind == "refine" and brief.basis is not None
+    # A change in words starts from the picture; a new size alone is drawn again with the same seed (an edit
+    # would crop the old picture, not show more of the scene).
+    changes_it = brief.reading.kind == "refine" and brief.basis is not None and bool(brief.parsed.text)
     if previous is None or not changes_it or not resources.settings.chat_edit_previous:
         return None
     if not any(route.can_edit for route in router.routes_for(model)):

@@ -11,7 +11,7 @@ from pytest_httpx import HTTPXMock
 
 from tests.support.app import GATEWAY, app_client, make_settings, vendor_env
 from tests.support.images import b64, png, size_of
-from tests.support.markdown import image_links
+from tests.support.markdown import image_alts, image_links
 from tests.support.multipart import fields_sent, files_sent
 
 EDITS_URL = "https://o.example/v1/images/edits"
@@ -252,10 +252,43 @@ async def test_a_change_to_the_previous_picture_starts_from_it_when_the_model_ca
     assert second.status_code == 200, second.text
     calls = [str(r.url) for r in httpx_mock.get_requests()]
     assert calls == [GENERATIONS_URL, second_call]  # the previous picture came from the store, not the network
+    # The answer records the whole changed description, for the next turn to change again.
+    assert image_alts(second.json()["choices"][0]["message"]["content"]) == ["a fox, a watercolor painting"]
     if second_call == EDITS_URL:
         request = httpx_mock.get_request(url=EDITS_URL)
         assert files_sent(request) == [("image", png(1024, 576))]
-        assert fields_sent(request)["prompt"] == "a fox, a watercolor painting"
+        assert fields_sent(request)["prompt"] == "make it a watercolor painting"  # the user's change, as an instruction
+        assert fields_sent(request)["size"] == "1024x576"
+
+
+async def test_a_new_size_alone_is_drawn_again_not_cropped_from_the_previous_picture(httpx_mock: HTTPXMock) -> None:
+    answers_with(httpx_mock, url=GENERATIONS_URL, size=(1024, 576))
+    async with app_client(make_settings(OPENAI)) as client:
+        first = await client.post(
+            "/v1/chat/completions", json={"model": "pic", "messages": [{"role": "user", "content": "a fox 16:9"}]}
+        )
+        messages = [
+            {"role": "user", "content": "a fox 16:9"},
+            {"role": "assistant", "content": first.json()["choices"][0]["message"]["content"]},
+            {"role": "user", "content": "make it square"},
+        ]
+        second = await client.post("/v1/chat/completions", json={"model": "pic", "messages": messages})
+    assert second.status_code == 200, second.text
+    assert [str(r.url) for r in httpx_mock.get_requests()] == [GENERATIONS_URL, GENERATIONS_URL]
+    redrawn = json.loads(httpx_mock.get_requests()[1].content)
+    assert (redrawn["prompt"], redrawn["size"]) == ("a fox", "1024x1024")
+
+
+async def test_a_picture_sent_without_words_is_a_variation_with_a_caption() -> None:
+    message = {
+        "role": "user",
+        "content": [{"type": "image_url", "image_url": {"url": f"data:image/png;base64,{b64(png(512, 512))}"}}],
+    }
+    async with app_client(make_settings()) as client:
+        reply = await client.post("/v1/chat/completions", json={"model": "demo", "messages": [message]})
+    content = reply.json()["choices"][0]["message"]["content"]
+    assert image_alts(content)[0].startswith("Another version of this picture")
+    assert content.endswith(image_alts(content)[0])
 
 
 async def test_a_vendor_that_ignores_the_size_is_cropped_to_the_asked_shape(httpx_mock: HTTPXMock) -> None:
