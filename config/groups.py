@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
 from pydantic import SecretStr
 
@@ -110,8 +111,18 @@ def parse_keys(raw: str | None, variable: str) -> tuple[SecretStr, ...]:
 
 
 def check_base_url(url: str, variable: str) -> str:
+    """An http(s) URL with a host, nothing a URL cannot hold; without its trailing slash."""
     if not re.match(r"^https?://[^/\s]+", url):
         raise ConfigError(f"{variable} must be an http:// or https:// URL")
+    if re.search(r"\s", url):
+        raise ConfigError(f"{variable} contains a space or a line break: '{url}'")
+    parts = urlsplit(url)
+    try:
+        parts.port  # noqa: B018 - reading it checks it
+    except ValueError:
+        raise ConfigError(f"{variable} has a port that is not a number: '{url}'") from None
+    if not parts.hostname:
+        raise ConfigError(f"{variable} has no host name: '{url}'")
     return url.rstrip("/")
 
 

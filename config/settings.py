@@ -1,18 +1,20 @@
 """Typed settings, read once at startup from the environment and an optional ``.env``.
 
 Handlers never read ``os.environ``: they get this object. Seed variable names
-keep their meaning; see DESIGN.md for the table.
+keep their meaning; the README's configuration table lists them all.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import json
+import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
+from dotenv import dotenv_values
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import (
@@ -71,6 +73,11 @@ class Settings(BaseSettings):
     authorized_api_key: KeyList = []
     """Client keys (comma list). Empty: no auth, allowed only on a loopback bind or with ALLOW_ANONYMOUS."""
     allow_anonymous: bool = False
+    metrics_key: SecretStr | None = None
+    """When set, ``/metrics`` needs ``Authorization: Bearer METRICS_KEY``."""
+    cors_allow_origins: Annotated[list[str], NoDecode] = ["*"]
+    """Origins whose pages may call the API from a browser (comma list); ``*`` any (auth is a bearer header, never
+    a cookie); empty: no CORS headers at all."""
 
     openai_api_base: str | None = None
     openai_api_key: KeyList = []
@@ -173,11 +180,13 @@ class Settings(BaseSettings):
 
     vendor_groups: tuple[VendorGroup, ...] = ()
     """Derived: every configured vendor, ordered; the demo vendor when none is configured."""
+    environment: dict[str, str] = Field(default={}, repr=False, exclude=True)
+    """The variables the settings were read from (process environment and ``.env``), for the start checks."""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
         """Settings from exactly ``env`` (no process environment, no ``.env``): the test entry point."""
-        values: dict[str, Any] = {"vendor_env": {}}
+        values: dict[str, Any] = {"vendor_env": {}, "environment": dict(env)}
         for name, value in env.items():
             if INDEXED_NAME.match(name):
                 values["vendor_env"][name.upper()] = value
@@ -203,6 +212,11 @@ class Settings(BaseSettings):
     @field_validator("authorized_api_key", "openai_api_key", "flux_gen_api_key", mode="before")
     @classmethod
     def _split_keys(cls, value: Any) -> Any:
+        return split_list(value) if isinstance(value, str) else value
+
+    @field_validator("cors_allow_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: Any) -> Any:
         return split_list(value) if isinstance(value, str) else value
 
     @field_validator("aspect_ratios", mode="before")
@@ -323,8 +337,7 @@ class Settings(BaseSettings):
         """Every key the gateway holds (vendor, rewriting LLM, client), for scrubbing logs."""
         keys = [key for group in self.vendor_groups if group.type not in KEYLESS_TYPES for key in group.keys]
         keys += [*self.openai_api_key, *self.flux_gen_api_key, *self.authorized_api_key]
-        if self.image_proxy_secret:
-            keys.append(self.image_proxy_secret)
+        keys += [secret for secret in (self.image_proxy_secret, self.metrics_key) if secret is not None]
         return [key.get_secret_value() for key in keys]
 
 
@@ -390,6 +403,8 @@ def describe_error(error: ValidationError | ConfigError) -> str:
 def load_settings() -> Settings:
     """Settings from the process environment and ``./.env``; raises ConfigError with one readable line."""
     try:
-        return Settings()
+        settings = Settings()
     except ValidationError as error:
         raise ConfigError(describe_error(error)) from None
+    dotenv = {name: value for name, value in dotenv_values(".env").items() if value is not None}
+    return settings.model_copy(update={"environment": dotenv | dict(os.environ)})

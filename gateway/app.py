@@ -9,14 +9,18 @@ from litestar.di import Provide
 from config import Settings, load_settings
 from gateway import resources
 from gateway.auth import check_anonymous_binding, client_key_middleware
+from gateway.cors import cors_config
 from gateway.errors import EXCEPTION_HANDLERS
 from gateway.logging import configure_logging, request_log_middleware
+from gateway.openapi import get_openapi, openapi_config
 from gateway.routes.chat import create_chat_completion
 from gateway.routes.edits import create_image_edit, create_image_variation
 from gateway.routes.health import get_health, get_readiness
 from gateway.routes.images import create_images
 from gateway.routes.media import get_image, get_signed_image
+from gateway.routes.metrics import get_metrics
 from gateway.routes.models import get_model, list_models
+from gateway.routes.playground import get_playground
 
 
 def create_app(settings: Settings | None = None) -> Litestar:
@@ -36,7 +40,16 @@ def create_app(settings: Settings | None = None) -> Litestar:
         middleware=[client_key_middleware],
     )
     return Litestar(
-        route_handlers=[api, get_health, get_readiness, get_image, get_signed_image],
+        route_handlers=[
+            api,
+            get_health,
+            get_readiness,
+            get_image,
+            get_signed_image,
+            get_playground,
+            get_openapi,
+            get_metrics,
+        ],
         lifespan=[resources.lifespan],
         state=State({"settings": settings}),
         dependencies={
@@ -45,6 +58,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         },
         exception_handlers=EXCEPTION_HANDLERS,
         middleware=[request_log_middleware],
-        openapi_config=None,
+        cors_config=cors_config(settings),
+        openapi_config=openapi_config(),
         logging_config=None,
     )

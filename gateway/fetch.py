@@ -81,7 +81,10 @@ class ImageFetcher:
                 "timeout", f"the image download took longer than {self._policy.deadline:.0f} s"
             ) from None
         except AddressRefused as refused:
-            raise FetchRefused("forbidden_address", f"refused to connect: {refused}") from None
+            raise FetchRefused(
+                "forbidden_address",
+                f"refused to connect: {refused} (a vendor on your own network? set MEDIA_ALLOW_PRIVATE_NETWORKS=true)",
+            ) from None
         except httpx.InvalidURL as error:
             raise FetchRefused("bad_url", f"the image link is not a valid URL ({error})") from None
         except httpx.DecodingError as error:

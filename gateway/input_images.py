@@ -21,6 +21,7 @@ import anyio.to_thread
 import structlog
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from gateway import metrics
 from gateway.errors import ApiError, InvalidRequest
 from gateway.fetch import FetchRefused, ImageFetcher
 from gateway.media import GIF, JPEG, PNG, WEBP, ImageTooLarge, MediaStore, sniff
@@ -59,6 +60,7 @@ class InputPictures:
         except ImageTooLarge as error:
             log.warning("input.not_stored", reason=str(error))
         else:
+            metrics.STORED_BYTES.inc(stored.size)
             log.info("input.stored", image=stored.name, param=param, size=f"{width}x{height}")
         return InputImage(data, kind.content_type, width, height)
 

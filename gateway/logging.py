@@ -21,6 +21,7 @@ import structlog
 from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
+from gateway import metrics
 from gateway.errors import NoCapacity, send_error
 
 log = structlog.get_logger("gateway.access")
@@ -111,6 +112,7 @@ def request_log_middleware(app: ASGIApp) -> ASGIApp:
         started = time.perf_counter()
         status = 500
         responded = False
+        metrics.IN_FLIGHT.inc()
 
         async def send_with_id(message: Message) -> None:
             nonlocal status, responded
@@ -127,12 +129,16 @@ def request_log_middleware(app: ASGIApp) -> ASGIApp:
                 with contextlib.suppress(Exception):
                     await send_error(send_with_id, SHUTTING_DOWN)
         finally:
+            seconds = time.perf_counter() - started
+            metrics.IN_FLIGHT.dec()
+            model = structlog.contextvars.get_contextvars().get("model", "")
+            metrics.observe_request(scope["path"], str(model), status, seconds)
             log.info(
                 "request.completed",
                 method=scope["method"],
                 path=scope["path"],
                 status=status,
-                latency_ms=round((time.perf_counter() - started) * 1000, 1),
+                latency_ms=round(seconds * 1000, 1),
             )
             structlog.contextvars.clear_contextvars()
 

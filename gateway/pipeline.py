@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import structlog
 
 from config import Settings
+from gateway import metrics
 from gateway.errors import ApiError, UpstreamFailed
 from gateway.fetch import FetchRefused, ImageFetcher
 from gateway.fitting import Output, fitted
@@ -182,7 +184,9 @@ class ImagePipeline:
 
         async def one(job: ImageJob) -> _Made | None:
             try:
+                started = time.perf_counter()
                 generated = await self.router.generate(model, job, listener=on_progress)
+                metrics.GENERATION_SECONDS.labels(model).observe(time.perf_counter() - started)
                 pictures = await asyncio.gather(*(self.keep(result, output) for result in generated.value))
             except ApiError as error:
                 failures.append(error)
@@ -268,5 +272,6 @@ class ImagePipeline:
             image = await self._store.put(data, kind)
         except ImageTooLarge as error:
             raise UpstreamFailed(f"the image could not be kept: {error}", code="store_too_small") from None
+        metrics.STORED_BYTES.inc(image.size)
         log.info("media.stored", image=image.name, bytes=image.size)
         return image

@@ -29,6 +29,7 @@ from tenacity import (
 )
 
 from config import VendorGroup
+from gateway import metrics
 from gateway.errors import InvalidRequest, ModelNotFound, NoCapacity, UpstreamFailed, VendorRejected
 from gateway.keys import Clock, CooldownPolicy, Key, KeyPool
 from providers import (
@@ -68,6 +69,9 @@ class Route:
     provider: Provider
     pool: KeyPool
     unhealthy_until: float = 0.0
+    failures_in_a_row: int = 0
+    """Vendor-side failures since the route last delivered: readiness counts a route past FAILING_AFTER as failing."""
+    last_failure: str = ""
 
     @property
     def name(self) -> str:
@@ -232,7 +236,9 @@ class Router:
                         break
                     continue
                 route.pool.report_success(key)
+                metrics.VENDOR_ATTEMPTS.labels(route.name, "ok").inc()
                 route.unhealthy_until = 0.0
+                route.failures_in_a_row = 0
                 structlog.contextvars.bind_contextvars(route=route.name, key=key.fingerprint, attempts=walk.attempts)
                 return Delivered(value, route, walk.attempts)
         if walk.vendor_failed:
@@ -259,6 +265,10 @@ class Router:
 
     def _record_failure(self, route: Route, key: Key, error: ProviderError, walk: _Walk) -> None:
         route.pool.report_failure(key, error.key_verdict, error.retry_after)
+        metrics.VENDOR_ATTEMPTS.labels(route.name, error.reason).inc()
+        if error.next_step is NextStep.NEXT_ROUTE:
+            route.failures_in_a_row += 1
+            route.last_failure = error.message
         log.warning(
             "vendor.attempt_failed",
             route=route.name,

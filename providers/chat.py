@@ -13,7 +13,7 @@ from typing import Any
 
 import httpx
 
-from providers.base import VARIATION_PROMPT, ImageJob, ImageResult, MalformedReply
+from providers.base import VARIATION_PROMPT, ImageJob, ImageResult, MalformedReply, VendorUnavailable
 from providers.http import decode_base64, image_reply_limit, post_json, preview, read_json
 
 # A Markdown link target is read in three steps from each "](", so a reply full of unclosed links is read in
@@ -40,7 +40,17 @@ class ChatCompletions:
             pictures = [{"type": "image_url", "image_url": {"url": image.data_uri}} for image in job.edit.images]
             content = [{"type": "text", "text": job.prompt or VARIATION_PROMPT}, *pictures]
         payload = {"model": job.model, "messages": [{"role": "user", "content": content}], "stream": False}
-        reply = await post_json(client, base_url, key=key, payload=payload, max_bytes=image_reply_limit(job))
+        try:
+            reply = await post_json(client, base_url, key=key, payload=payload, max_bytes=image_reply_limit(job))
+        except VendorUnavailable as error:
+            if error.vendor_status == 404 and not base_url.rstrip("/").endswith("/chat/completions"):
+                raise VendorUnavailable(
+                    f"HTTP 404 at {base_url}: a chat-type IMAGE_GEN_API_BASE is the full URL ending in "
+                    "/chat/completions, not the API root",
+                    vendor_status=404,
+                    detail=error.detail,
+                ) from None
+            raise
         body = await read_json(reply)
         links = links_in_reply(body)
         if not links:

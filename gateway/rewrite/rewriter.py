@@ -23,6 +23,7 @@ from cachetools import TTLCache
 
 from config import Settings, VendorGroup
 from config.groups import parse_models
+from gateway import metrics
 from gateway.errors import ApiError
 from gateway.keys import CooldownPolicy, Key
 from gateway.rewrite import llm
@@ -81,8 +82,10 @@ class PromptRewriter:
         """One cached, shared LLM call for ``messages``; ``Rewrite(fallback)`` when it fails."""
         cached = self._cache.get(key) if self._cache is not None else None
         if cached is not None:
+            metrics.REWRITE_CACHE.labels("hit").inc()
             log.info("rewrite.cache_hit", mode=self.mode)
             return cached
+        metrics.REWRITE_CACHE.labels("miss").inc()
         started = time.perf_counter()
         result = await self._bounded(
             "rewrite.failed", lambda: self._flights.run(key, lambda: self._ask(messages, on_reasoning))

@@ -42,14 +42,22 @@ async def get_readiness(
     return Response(readiness, status_code=status_code)
 
 
+FAILING_AFTER = 3
+"""Vendor-side failures in a row after which readiness counts a route as failing (until it delivers again)."""
+
+
 def assess(router: Router, pipeline: ImagePipeline) -> Readiness:
     ok: list[str] = []
     failing: dict[str, str] = {}
     for model, routes in router.routes.items():
-        if any(route.pool.has_usable_key() for route in routes):
+        working = [route for route in routes if route.failures_in_a_row < FAILING_AFTER]
+        if any(route.pool.has_usable_key() for route in working):
             ok.append(model)
-        else:
+        elif working or not routes:
             failing[model] = "every key of every route is cooling down or dead"
+        else:
+            last = routes[-1]
+            failing[model] = f"every route failed its last {FAILING_AFTER} calls; last: {last.last_failure}"
     providers = [group_health(router, group) for group in router.groups]
     rewriter = pipeline.rewriter
     rewriting = [group_health(rewriter.router, group) for group in rewriter.router.groups] if rewriter else []
@@ -70,7 +78,12 @@ def group_health(router: Router, group: VendorGroup) -> ProviderHealth:
         type=group.type,
         keys=[KeyHealth(s.fingerprint, s.state, s.seconds_left) for s in pool.status()],
         routes=[
-            RouteHealth(route.public_model, route.vendor_model, router.is_healthy(route), pool.has_usable_key())
+            RouteHealth(
+                route.public_model,
+                route.vendor_model,
+                router.is_healthy(route) and route.failures_in_a_row < FAILING_AFTER,
+                pool.has_usable_key(),
+            )
             for route in routes
         ],
     )

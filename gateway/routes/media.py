@@ -18,6 +18,7 @@ from litestar.response.base import ASGIResponse
 
 from gateway.errors import NotFound
 from gateway.media import MediaStore, StoredImage
+from gateway.metrics import SERVED_BYTES
 from gateway.ranges import RangeNotSatisfiable, requested_range
 from gateway.remote_images import RemoteImages
 
@@ -72,7 +73,9 @@ def image_response(request: Request[Any, Any, Any], data: bytes, image: StoredIm
         headers["Content-Range"] = f"bytes */{image.size}"
         return ASGIResponse(status_code=416, headers=headers)
     if wanted is None:
+        SERVED_BYTES.inc(len(data))
         return ASGIResponse(body=data, media_type=image.kind.content_type, headers=headers)
     headers["Content-Range"] = wanted.content_range(image.size)
     body = data[wanted.start : wanted.end + 1]
+    SERVED_BYTES.inc(len(body))
     return ASGIResponse(status_code=206, body=body, media_type=image.kind.content_type, headers=headers)
