@@ -118,6 +118,8 @@ class Settings(BaseSettings):
     """Absolute base for emitted links, path prefix included (``https://example.com/imagegen``)."""
     trusted_proxies: Annotated[tuple[IPNetwork, ...], NoDecode] = ()
     """Peers (addresses or CIDRs, ``*`` for any) whose X-Forwarded-* and Forwarded headers are believed."""
+    database_url: str | None = None
+    """Where records are kept: ``postgresql://…`` for several replicas; unset: SQLite in ``DATA_DIR``."""
     data_dir: Path = Path("./data")
     """Where the generated IMAGE_PROXY_SECRET is kept."""
     media_store: str = "file://./data/media"

@@ -21,6 +21,13 @@ from gateway.routes.media import get_image, get_signed_image
 from gateway.routes.metrics import get_metrics
 from gateway.routes.models import get_model, list_models
 from gateway.routes.playground import get_playground
+from gateway.routes.records import (
+    delete_image_record,
+    get_cost_analytics,
+    get_image_record,
+    get_usage,
+    list_image_records,
+)
 
 
 def create_app(settings: Settings | None = None) -> Litestar:
@@ -36,12 +43,18 @@ def create_app(settings: Settings | None = None) -> Litestar:
             create_image_variation,
             list_models,
             get_model,
+            list_image_records,
+            get_image_record,
+            delete_image_record,
+            get_usage,
         ],
         middleware=[client_key_middleware],
     )
+    seed_api = Router(path="/api", route_handlers=[get_cost_analytics], middleware=[client_key_middleware])
     return Litestar(
         route_handlers=[
             api,
+            seed_api,
             get_health,
             get_readiness,
             get_image,

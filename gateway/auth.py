@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import hmac
 import ipaddress
+from typing import Any
 
 import structlog
+from litestar import Request
 from litestar.types import ASGIApp, Receive, Scope, Send
 
 from config import ConfigError, Settings
 from gateway.errors import Unauthorized, send_error
+from gateway.keys import fingerprint
 
 log = structlog.get_logger("gateway.auth")
+CLIENT = "imagegate_client"
+ANONYMOUS = "anonymous"
 
 
 def is_loopback(host: str) -> bool:
@@ -56,21 +61,29 @@ def client_key_middleware(app: ASGIApp) -> ASGIApp:
     async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
         authorization = next((value for name, value in scope["headers"] if name == b"authorization"), b"")
         try:
-            check_client_key(authorization.decode("latin-1"), scope["litestar_app"].state.settings)
+            client = check_client_key(authorization.decode("latin-1"), scope["litestar_app"].state.settings)
         except Unauthorized as error:
             await send_error(send, error)
             return
+        scope.setdefault("state", {})[CLIENT] = client
         await app(scope, receive, send)
 
     return middleware
 
 
-def check_client_key(authorization: str, settings: Settings) -> None:
-    """Unauthorized unless auth is off or ``authorization`` is ``Bearer`` and one of the client keys."""
+def client_of(request: Request[Any, Any, Any]) -> str:
+    """Who is asking: the fingerprint of the client key the request came with, or ``anonymous`` without auth."""
+    state = request.scope.get("state", {})
+    return str(state.get(CLIENT, ANONYMOUS))
+
+
+def check_client_key(authorization: str, settings: Settings) -> str:
+    """The client the key names (its fingerprint); Unauthorized unless auth is off or the key is a client key."""
     if not settings.authorized_api_key:
-        return
+        return ANONYMOUS
     scheme, _space, token = authorization.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorized("missing API key: send 'Authorization: Bearer YOUR_KEY'")
     if not key_matches(token.strip(), [key.get_secret_value() for key in settings.authorized_api_key]):
         raise Unauthorized("incorrect API key provided")
+    return fingerprint(token.strip())

@@ -85,6 +85,12 @@ class NotFound(ApiError):
     code = "not_found"
 
 
+class Gone(ApiError):
+    status_code = 410
+    error_type = "invalid_request_error"
+    code = "deleted"
+
+
 class ModelNotFound(NotFound):
     code = "model_not_found"
 

@@ -15,6 +15,7 @@ import threading
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
@@ -104,6 +105,10 @@ class MediaStore(Protocol):
 
     async def get(self, name: str) -> tuple[bytes, StoredImage] | None: ...
 
+    async def delete(self, name: str) -> None:
+        """Remove the picture (a deleted record's file); nothing when it is not there."""
+        ...
+
     async def remember_link(self, key: str, name: str) -> None: ...
 
     async def linked(self, key: str) -> str | None: ...
@@ -128,6 +133,9 @@ class MemoryStore:
 
     async def get(self, name: str) -> tuple[bytes, StoredImage] | None:
         return found(name, self._images.get(name))
+
+    async def delete(self, name: str) -> None:
+        self._images.pop(name, None)
 
     async def remember_link(self, key: str, name: str) -> None:
         self._links[key] = name
@@ -193,6 +201,14 @@ class FileStore:
         else:
             data = await anyio.to_thread.run_sync(self._read, name)
         return found(name, data)
+
+    async def delete(self, name: str) -> None:
+        if NAME.match(name) is None:
+            return
+        with self._lock:
+            self._total -= self._lru.pop(name, 0)
+            self._hot.pop(name, None)
+        await anyio.to_thread.run_sync(partial(self._path(name).unlink, missing_ok=True))
 
     async def remember_link(self, key: str, name: str) -> None:
         await anyio.to_thread.run_sync(atomic_write, self._link_path(key), name.encode())

@@ -12,7 +12,11 @@ from __future__ import annotations
 from prometheus_client import Counter, Gauge, Histogram
 
 LATENCY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 20, 30, 60, 120)
-TEMPLATES = (("/image-proxy/", "/image-proxy/{name}"), ("/v1/models/", "/v1/models/{id}"))
+TEMPLATES = (
+    ("/image-proxy/", "/image-proxy/{name}"),
+    ("/v1/models/", "/v1/models/{id}"),
+    ("/v1/images/img_", "/v1/images/{id}"),
+)
 STATIC_PATHS = frozenset(
     {
         "/",
@@ -29,6 +33,9 @@ STATIC_PATHS = frozenset(
         "/v1/images/generations",
         "/v1/images/edits",
         "/v1/images/variations",
+        "/v1/images",
+        "/v1/usage",
+        "/api/analytics/costs",
     }
 )
 

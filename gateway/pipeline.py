@@ -69,6 +69,8 @@ class Produced:
     height: int
     seeds: list[int | None]
     """The seed each image was made with, in order; None where the vendor was sent none."""
+    image_routes: list[str]
+    """The route that made each image, in order."""
     routes: list[str]
     """The routes that delivered, in order, without repeats."""
     attempts: int
@@ -171,6 +173,7 @@ class ImagePipeline:
             width=parsed.width,
             height=parsed.height,
             seeds=[one.seed for one in made for _ in one.pictures],
+            image_routes=[one.route for one in made for _ in one.pictures],
             routes=list(dict.fromkeys(one.route for one in made)),
             attempts=sum(one.attempts for one in made),
             reasoning=rewritten.reasoning,

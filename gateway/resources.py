@@ -22,6 +22,7 @@ from gateway.input_images import InputPictures
 from gateway.keys import CooldownPolicy
 from gateway.media import MediaStore, open_store
 from gateway.pipeline import ImagePipeline
+from gateway.records import Database, Journal, open_database
 from gateway.remote_images import RemoteImages
 from gateway.rewrite import build_rewriter
 from gateway.router import RetryPolicy, Router
@@ -49,6 +50,8 @@ class Resources:
     background: BackgroundWork
     side_requests: SideRequests
     inputs: InputPictures
+    database: Database
+    journal: Journal
 
 
 def fetch_policy(settings: Settings) -> FetchPolicy:
@@ -76,7 +79,9 @@ def link_signer(settings: Settings) -> LinkSigner:
     return LinkSigner(secret.get_secret_value().encode() if secret else load_or_create_secret(settings.data_dir))
 
 
-def build_resources(settings: Settings, client: httpx.AsyncClient, media: httpx.AsyncClient) -> Resources:
+def build_resources(
+    settings: Settings, client: httpx.AsyncClient, media: httpx.AsyncClient, database: Database
+) -> Resources:
     """Everything handlers need; ``client`` talks to vendors, ``media`` downloads images under the fetch policy."""
     cooldowns = CooldownPolicy(
         rate_limited=settings.key_cooldown_seconds,
@@ -119,6 +124,8 @@ def build_resources(settings: Settings, client: httpx.AsyncClient, media: httpx.
             rewriter=rewriter,
         ),
         inputs=InputPictures(store, fetcher, remote_images, max_bytes=settings.media_max_bytes),
+        database=database,
+        journal=Journal(database),
     )
 
 
@@ -128,12 +135,16 @@ async def lifespan(app: Litestar) -> AsyncIterator[None]:
     async with AsyncExitStack() as stack:
         client = await stack.enter_async_context(vendor_client(settings))
         media = await stack.enter_async_context(media_client(fetch_policy(settings)))
-        resources = build_resources(settings, client, media)
+        database = await open_database(settings)
+        stack.push_async_callback(database.close)
+        resources = build_resources(settings, client, media, database)
+        resources.journal.start()
         app.state.resources = resources
         try:
             yield
         finally:
             await resources.background.drain(settings.shutdown_grace_seconds)
+            await resources.journal.stop(settings.shutdown_grace_seconds)
 
 
 def provide_resources(state: State) -> Resources:

@@ -9,6 +9,7 @@ conversation or a request for it again (``conversation``).
 from __future__ import annotations
 
 import dataclasses
+import time
 from typing import Any
 
 import structlog
@@ -16,11 +17,13 @@ from litestar import Request, Response, post
 from litestar.di import NamedDependency
 from litestar.response import Stream
 
+from gateway.auth import client_of
 from gateway.conversation import Brief, read_brief
 from gateway.errors import ApiError
 from gateway.image_options import check_count, check_extras, requested_size, rewrite_wanted
 from gateway.input_images import size_of_input
 from gateway.pipeline import Produced
+from gateway.recording import keep_records
 from gateway.render import chat_completion, completion_id, image_parts, markdown, text_stream, usage_of
 from gateway.resources import Resources
 from gateway.routes.body import read_body
@@ -38,6 +41,7 @@ MAX_CHAT_IMAGES = 4
 async def create_chat_completion(
     request: Request[Any, Any, Any], resources: NamedDependency[Resources]
 ) -> Response[ChatCompletion] | Stream:
+    started = time.perf_counter()
     settings, pipeline, side_requests = resources.settings, resources.pipeline, resources.side_requests
     body = await read_body(request, ChatCompletionRequest)
     pipeline.router.routes_for(body.model)
@@ -69,6 +73,19 @@ async def create_chat_completion(
     rewrite = rewrite_wanted(body.rewrite, request.headers)
 
     def answer_of(produced: Produced) -> Delta:
+        """The answer's Markdown (and images field); the pictures are recorded first."""
+        keep_records(
+            resources.journal,
+            produced,
+            router=pipeline.router,
+            client=client_of(request),
+            endpoint="chat.completions",
+            model=body.model,
+            idea=parsed.text,
+            base_url=base_url,
+            started=started,
+            edit=edit,
+        )
         content = markdown(produced, base_url, show_prompt=settings.show_revised_prompt)
         return Delta(content=content, images=image_parts(produced, base_url) if settings.chat_images_field else None)
 

@@ -10,6 +10,7 @@ endpoint's, every result re-hosted.
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import msgspec
@@ -17,6 +18,7 @@ from litestar import Request, Response, post
 from litestar.datastructures import UploadFile
 from litestar.di import NamedDependency
 
+from gateway.auth import client_of
 from gateway.errors import InvalidRequest
 from gateway.image_options import (
     MAX_TEXT,
@@ -29,10 +31,12 @@ from gateway.image_options import (
 )
 from gateway.input_images import size_of_input
 from gateway.prompt import ParsedPrompt
+from gateway.recording import keep_records
 from gateway.resources import Resources
 from gateway.routes.body import read_body
 from gateway.routes.images import MAX_IMAGES, images_answer
 from gateway.schemas import ImageEditRequest, ImagesResponse
+from gateway.urls import public_base_url
 from providers import Edit, InputImage
 
 MAX_INPUTS = 16
@@ -57,6 +61,7 @@ async def create_image_variation(
 
 
 async def _edit(request: Request[Any, Any, Any], resources: Resources, *, variation: bool) -> Response[ImagesResponse]:
+    started = time.perf_counter()
     settings, pipeline = resources.settings, resources.pipeline
     body, uploads, mask_upload = await _read(request)
     model = body.model or settings.default_image_model or pipeline.router.models[0]
@@ -77,14 +82,21 @@ async def _edit(request: Request[Any, Any, Any], resources: Resources, *, variat
     multiple = pipeline.size_multiple(model)
     size = requested_size(body.size, multiple=multiple) or size_of_input(images[0], multiple)
     output = check_output(size[0], size[1], body.output_format, body.output_compression)
+    edit = Edit(tuple(images), mask, strength, variation)
     produced = await pipeline.produce(
-        model,
-        ParsedPrompt(prompt, size[0], size[1]),
-        n=n,
-        extras=extras,
-        rewrite=False,
-        edit=Edit(tuple(images), mask, strength, variation),
-        output=output,
+        model, ParsedPrompt(prompt, size[0], size[1]), n=n, extras=extras, rewrite=False, edit=edit, output=output
+    )
+    keep_records(
+        resources.journal,
+        produced,
+        router=pipeline.router,
+        client=client_of(request),
+        endpoint="images.variations" if variation else "images.edits",
+        model=model,
+        idea=prompt,
+        base_url=public_base_url(request, settings),
+        started=started,
+        edit=edit,
     )
     return await images_answer(produced, response_format, request, resources)
 

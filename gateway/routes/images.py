@@ -16,6 +16,7 @@ from typing import Any
 from litestar import Request, Response, post
 from litestar.di import NamedDependency
 
+from gateway.auth import client_of
 from gateway.errors import InvalidRequest, NotFound
 from gateway.image_options import (
     MAX_TEXT,
@@ -30,6 +31,7 @@ from gateway.image_options import (
 )
 from gateway.pipeline import Picture, Produced
 from gateway.prompt import ParsedPrompt
+from gateway.recording import keep_records
 from gateway.render import image_link
 from gateway.resources import Resources
 from gateway.routes.body import read_body
@@ -45,6 +47,7 @@ MIN_PROMPT = 3
 async def create_images(
     request: Request[Any, Any, Any], resources: NamedDependency[Resources]
 ) -> Response[ImagesResponse]:
+    started = time.perf_counter()
     settings, pipeline = resources.settings, resources.pipeline
     body = await read_body(request, ImageGenerationRequest)
     prompt = body.prompt.strip()
@@ -68,6 +71,17 @@ async def create_images(
         extras=extras,
         rewrite=rewrite_wanted(body.rewrite, request.headers),
         output=output,
+    )
+    keep_records(
+        resources.journal,
+        produced,
+        router=pipeline.router,
+        client=client_of(request),
+        endpoint="images.generations",
+        model=model,
+        idea=prompt,
+        base_url=public_base_url(request, settings),
+        started=started,
     )
     return await images_answer(produced, response_format, request, resources)
 

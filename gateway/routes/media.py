@@ -16,11 +16,13 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery
 from litestar.response.base import ASGIResponse
 
-from gateway.errors import NotFound
-from gateway.media import MediaStore, StoredImage
+from gateway.errors import Gone, NotFound
+from gateway.media import StoredImage
 from gateway.metrics import SERVED_BYTES
 from gateway.ranges import RangeNotSatisfiable, requested_range
+from gateway.records.queries import name_deleted
 from gateway.remote_images import RemoteImages
+from gateway.resources import Resources
 
 IMMUTABLE = "public, max-age=31536000, immutable"
 IMAGE_CSP = "default-src 'none'; style-src 'unsafe-inline'; sandbox"
@@ -30,10 +32,12 @@ METHODS = [HttpMethod.GET, HttpMethod.HEAD]
 
 @route("/image-proxy/{name:str}", http_method=METHODS)
 async def get_image(
-    request: Request[Any, Any, Any], store: NamedDependency[MediaStore], name: FromPath[str]
+    request: Request[Any, Any, Any], resources: NamedDependency[Resources], name: FromPath[str]
 ) -> ASGIResponse:
-    found = await store.get(name)
+    found = await resources.store.get(name)
     if found is None:
+        if await name_deleted(resources.database, name):  # looked up only on a miss: the hot path stays as it was
+            raise Gone(f"image '{name}' was deleted")
         raise NotFound(f"no image named '{name}'")
     return image_response(request, *found)
 

@@ -15,6 +15,7 @@ from gateway.app import create_app
 BASE_ENV = {
     "MEDIA_STORE": "memory://",
     "FIT_TO_SIZE": "false",
+    "DATABASE_URL": "sqlite:///:memory:",
     "RETRY_BACKOFF_SECONDS": "0",
     "LOG_FORMAT": "json",
     "IMAGE_PROXY_SECRET": "test-proxy-secret",

@@ -1,0 +1,72 @@
+"""A request's pictures as records: who asked, through which endpoint and route, what was sent, what it cost.
+
+The handlers call ``keep_records`` once the pictures are stored and before the
+answer goes out; the journal writes them in the background.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+
+from gateway.media import name_image, sniff
+from gateway.pipeline import Produced
+from gateway.records import Journal, Record
+from gateway.records.journal import record_id
+from gateway.render import image_link
+from gateway.router import Router
+from gateway.signing import SignedLink
+from providers import Edit
+
+
+def keep_records(
+    journal: Journal,
+    produced: Produced,
+    *,
+    router: Router,
+    client: str,
+    endpoint: str,
+    model: str,
+    idea: str,
+    base_url: str,
+    started: float,
+    edit: Edit | None = None,
+) -> list[Record]:
+    """Queue one record per picture of ``produced``; the records, for the answer to name them."""
+    now = datetime.now(UTC)
+    latency_ms = round((time.perf_counter() - started) * 1000, 1)
+    prices = {route.name: route.group.cost_of(model) for route in router.routes_for(model)}
+    source = _input_name(edit)
+    records = [
+        Record(
+            id=record_id(),
+            client=client,
+            endpoint=endpoint,
+            model=model,
+            route=route,
+            idea=idea,
+            prompt=produced.prompt,
+            width=produced.width,
+            height=produced.height,
+            seed=seed,
+            input_image=source,
+            image_name="" if isinstance(picture, SignedLink) else picture.name,
+            link=image_link(base_url, picture),
+            cost=prices.get(route),
+            latency_ms=latency_ms,
+            attempts=produced.attempts,
+            created_at=now,
+        )
+        for picture, seed, route in zip(produced.images, produced.seeds, produced.image_routes, strict=True)
+    ]
+    journal.write(records)
+    return records
+
+
+def _input_name(edit: Edit | None) -> str | None:
+    """The stored name of an edit's first input picture (inputs are stored content-addressed, like outputs)."""
+    if edit is None:
+        return None
+    data = edit.images[0].data
+    kind = sniff(data)
+    return name_image(data, kind).name if kind is not None else None
