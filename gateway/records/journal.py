@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 
 import structlog
+from sqlalchemy import insert
 
 from gateway.records.database import Database
 from gateway.records.schema import ImageRecord
@@ -21,6 +22,9 @@ from gateway.records.schema import ImageRecord
 log = structlog.get_logger("gateway.records")
 
 BATCH = 500
+NOT_DELETED = {"deleted": False}
+GATHER_SECONDS = 0.05
+"""How long a wake-up waits for more records before writing: a transaction per 50 ms, not per picture."""
 BACKOFF = (0.5, 1.0, 2.0, 5.0, 10.0)
 
 
@@ -94,12 +98,15 @@ class Journal:
         failures = 0
         while True:
             await self._wake.wait()
+            await asyncio.sleep(GATHER_SECONDS)  # under load, one transaction for many records
             self._wake.clear()
             while self._pending:
                 batch, self._pending = self._pending[:BATCH], self._pending[BATCH:]
                 try:
-                    async with self._database.sessions() as session, session.begin():
-                        session.add_all(ImageRecord(**asdict(record), deleted=False) for record in batch)
+                    async with self._database.engine.begin() as connection:  # one executemany, no ORM objects
+                        await connection.execute(
+                            insert(ImageRecord), [asdict(record) | NOT_DELETED for record in batch]
+                        )
                 except Exception as error:
                     self._pending[:0] = batch
                     wait = BACKOFF[min(failures, len(BACKOFF) - 1)]
