@@ -73,6 +73,8 @@ class Settings(BaseSettings):
     authorized_api_key: KeyList = []
     """Client keys (comma list). Empty: no auth, allowed only on a loopback bind or with ALLOW_ANONYMOUS."""
     allow_anonymous: bool = False
+    admin_api_key: SecretStr | None = None
+    """A key that sees every client's records and usage (``/v1/images``, ``/v1/usage``)."""
     metrics_key: SecretStr | None = None
     """When set, ``/metrics`` needs ``Authorization: Bearer METRICS_KEY``."""
     cors_allow_origins: Annotated[list[str], NoDecode] = ["*"]
@@ -339,7 +341,9 @@ class Settings(BaseSettings):
         """Every key the gateway holds (vendor, rewriting LLM, client), for scrubbing logs."""
         keys = [key for group in self.vendor_groups if group.type not in KEYLESS_TYPES for key in group.keys]
         keys += [*self.openai_api_key, *self.flux_gen_api_key, *self.authorized_api_key]
-        keys += [secret for secret in (self.image_proxy_secret, self.metrics_key) if secret is not None]
+        keys += [SecretStr(key.get_secret_value().partition(":")[2]) for key in self.authorized_api_key]  # name:key
+        keys = [key for key in keys if key.get_secret_value()]
+        keys += [s for s in (self.image_proxy_secret, self.metrics_key, self.admin_api_key) if s is not None]
         return [key.get_secret_value() for key in keys]
 
 

@@ -1,9 +1,18 @@
-"""Client authentication against ``AUTHORIZED_API_KEY``, and the rule for running without it."""
+"""Client authentication against ``AUTHORIZED_API_KEY``, and the rule for running without it.
+
+An entry may name its client (``alice:sk-…``); an unnamed key's client is its
+fingerprint. The client is what records and usage are kept under.
+``ADMIN_API_KEY`` is a client of its own (``admin``) that sees every client's
+records and usage.
+"""
 
 from __future__ import annotations
 
 import hmac
 import ipaddress
+import re
+from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 import structlog
@@ -17,6 +26,8 @@ from gateway.keys import fingerprint
 log = structlog.get_logger("gateway.auth")
 CLIENT = "imagegate_client"
 ANONYMOUS = "anonymous"
+ADMIN = "admin"
+CLIENT_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_.-]{0,63}")
 
 
 def is_loopback(host: str) -> bool:
@@ -77,13 +88,39 @@ def client_of(request: Request[Any, Any, Any]) -> str:
     return str(state.get(CLIENT, ANONYMOUS))
 
 
+@dataclass(frozen=True, slots=True)
+class ClientKey:
+    name: str
+    key: str
+
+
+@cache
+def client_keys(entries: tuple[str, ...]) -> tuple[ClientKey, ...]:
+    """``AUTHORIZED_API_KEY``'s entries: ``name:key`` names its client, a bare key's client is its fingerprint."""
+    keys = []
+    for entry in entries:
+        name, separator, key = entry.partition(":")
+        named = separator and key and CLIENT_NAME.fullmatch(name) and not name.startswith("sk-")
+        keys.append(ClientKey(name, key) if named else ClientKey(fingerprint(entry), entry))
+    return tuple(keys)
+
+
 def check_client_key(authorization: str, settings: Settings) -> str:
-    """The client the key names (its fingerprint); Unauthorized unless auth is off or the key is a client key."""
+    """The client the key belongs to; Unauthorized unless auth is off or the key is a client (or the admin) key."""
+    scheme, _space, token = authorization.partition(" ")
+    offered = token.strip() if scheme.lower() == "bearer" else ""
+    admin = settings.admin_api_key
+    if offered and admin is not None and key_matches(offered, [admin.get_secret_value()]):
+        return ADMIN
     if not settings.authorized_api_key:
         return ANONYMOUS
-    scheme, _space, token = authorization.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
+    if not offered:
         raise Unauthorized("missing API key: send 'Authorization: Bearer YOUR_KEY'")
-    if not key_matches(token.strip(), [key.get_secret_value() for key in settings.authorized_api_key]):
+    keys = client_keys(tuple(secret.get_secret_value() for secret in settings.authorized_api_key))
+    matched = ANONYMOUS
+    for client in keys:  # every key compared, in constant time: no early exit on a match
+        if hmac.compare_digest(offered.encode(), client.key.encode()):
+            matched = client.name
+    if matched == ANONYMOUS:
         raise Unauthorized("incorrect API key provided")
-    return fingerprint(token.strip())
+    return matched

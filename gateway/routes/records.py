@@ -1,7 +1,8 @@
 """``/v1/images`` (a client's own pictures, one picture, soft delete) and ``/v1/usage`` (what they cost).
 
-A client sees only its own records (the client is the fingerprint of its key;
-``anonymous`` without auth). Deleting a record removes its file from the store
+A client sees only its own records (the client is the name of its key,
+``alice:sk-…``, or its fingerprint; ``anonymous`` without auth);
+``ADMIN_API_KEY`` sees everyone's. Deleting a record removes its file from the store
 and makes its link answer 410. ``/api/analytics/costs`` (mounted under ``/api``) answers the seed
 worker API's shape (``total_cost``, ``total_images``, ``average_cost``).
 """
@@ -16,7 +17,7 @@ from litestar import Request, delete, get
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery
 
-from gateway.auth import client_of
+from gateway.auth import ADMIN, client_of
 from gateway.errors import InvalidRequest, NotFound
 from gateway.records.queries import BadCursor, get_image, list_images, mark_deleted, usage
 from gateway.records.schema import ImageRecord
@@ -29,6 +30,7 @@ GROUPINGS = ("model", "client", "route", "day")
 class ImageRecordOut(msgspec.Struct):
     id: str
     created_at: int
+    client: str
     model: str
     route: str
     endpoint: str
@@ -88,7 +90,7 @@ async def list_image_records(
     try:
         page = await list_images(
             resources.database,
-            client=client_of(request),
+            client=visible_to(request),
             model=model,
             since=moment(since, "since"),
             until=moment(until, "until"),
@@ -146,7 +148,7 @@ async def _report(
         raise InvalidRequest(f"group_by must be one of {', '.join(GROUPINGS)}", param="group_by")
     rows = await usage(
         resources.database,
-        client=client_of(request),
+        client=visible_to(request),
         since=moment(since, "since"),
         until=moment(until, "until"),
         group_by=group_by,
@@ -159,15 +161,23 @@ async def _report(
 
 async def _own(request: Request[Any, Any, Any], resources: Resources, record_id: str) -> ImageRecord:
     record = await get_image(resources.database, record_id)
-    if record is None or record.deleted or record.client != client_of(request):
+    client = visible_to(request)
+    if record is None or record.deleted or (client is not None and record.client != client):
         raise NotFound(f"no image record '{record_id}'")
     return record
+
+
+def visible_to(request: Request[Any, Any, Any]) -> str | None:
+    """Whose records a request may see: its own client's, or everyone's (None) for ``ADMIN_API_KEY``."""
+    client = client_of(request)
+    return None if client == ADMIN else client
 
 
 def shown(record: ImageRecord) -> ImageRecordOut:
     return ImageRecordOut(
         id=record.id,
         created_at=int(record.created_at.timestamp()),
+        client=record.client,
         model=record.model,
         route=record.route,
         endpoint=record.endpoint,

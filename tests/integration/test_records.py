@@ -195,3 +195,19 @@ async def test_a_failing_write_does_not_hold_the_answer_and_is_retried(vendor: N
             await connection.execute(sqlalchemy.text("ALTER TABLE images_away RENAME TO images"))
         listed = await records(client, ALICE)
     assert [r["idea"] for r in listed["data"]] == ["a fox"]
+
+
+async def test_named_clients_keep_their_own_records_and_the_admin_sees_all(vendor: None) -> None:
+    env = ENV | {"AUTHORIZED_API_KEY": f"alice:{ALICE},bob:{BOB}", "ADMIN_API_KEY": "sk-admin-0000000000001"}
+    admin = "sk-admin-0000000000001"
+    async with app_client(make_settings(env)) as client:
+        await make(client, ALICE, "a fox")
+        await make(client, BOB, "an owl", model="cheap")
+        alice, everyone = await records(client, ALICE), await records(client, admin)
+        bob_record = (await records(client, BOB))["data"][0]
+        seen_by_admin = await client.get(f"/v1/images/{bob_record['id']}", headers=auth(admin))
+        by_client = (await client.get("/v1/usage", params={"group_by": "client"}, headers=auth(admin))).json()
+    assert [(r["client"], r["idea"]) for r in alice["data"]] == [("alice", "a fox")]
+    assert {(r["client"], r["idea"]) for r in everyone["data"]} == {("alice", "a fox"), ("bob", "an owl")}
+    assert seen_by_admin.status_code == 200
+    assert {g["key"]: g["cost"] for g in by_client["groups"]} == {"alice": 0.04, "bob": 0.02}
