@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from dotenv import dotenv_values
-from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import (
     BaseSettings,
@@ -38,6 +38,19 @@ from config.groups import (
 from providers import PROVIDER_TYPES
 
 Size = tuple[int, int]
+
+
+class ClientLimits(BaseModel):
+    """One client's limits; each is optional (no limit when absent)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    images_per_minute: int | None = Field(default=None, ge=1)
+    images_per_day: int | None = Field(default=None, ge=1)
+    budget_per_day: float | None = Field(default=None, gt=0)
+    budget_per_month: float | None = Field(default=None, gt=0)
+
+
 KeyList = Annotated[list[SecretStr], NoDecode]
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 ANY_PEER = (ipaddress.ip_network("0.0.0.0/0"), ipaddress.ip_network("::/0"))
@@ -73,6 +86,9 @@ class Settings(BaseSettings):
     authorized_api_key: KeyList = []
     """Client keys (comma list). Empty: no auth, allowed only on a loopback bind or with ALLOW_ANONYMOUS."""
     allow_anonymous: bool = False
+    client_limits: Annotated[dict[str, ClientLimits], NoDecode] = {}
+    """Per client name (``*`` for every client without its own): images per minute and per day, budgets per day
+    and month, as JSON: ``{"alice": {"images_per_minute": 10, "budget_per_day": 5}}``."""
     admin_api_key: SecretStr | None = None
     """A key that sees every client's records and usage (``/v1/images``, ``/v1/usage``)."""
     metrics_key: SecretStr | None = None
@@ -238,6 +254,16 @@ class Settings(BaseSettings):
     @classmethod
     def _parse_default_size(cls, value: Any) -> Any:
         return parse_size(value) if isinstance(value, str) else value
+
+    @field_validator("client_limits", mode="before")
+    @classmethod
+    def _read_limits(cls, value: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+        try:
+            return json.loads(value) if value.strip() else {}
+        except json.JSONDecodeError:
+            raise ValueError('write the limits as JSON, e.g. {"alice": {"images_per_minute": 10}}') from None
 
     @field_validator("side_request_patterns", mode="before")
     @classmethod

@@ -18,6 +18,7 @@ Vendor bodies go to the log, never into these messages.
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -105,6 +106,17 @@ class UpstreamFailed(ApiError):
     status_code = 502
     error_type = "upstream_error"
     code = "upstream_failed"
+
+
+class ClientLimited(ApiError):
+    """A client reached one of its limits (``CLIENT_LIMITS``): which one, and when it resets (``Retry-After``)."""
+
+    status_code = 429
+    error_type = "rate_limit_error"
+    code = "client_limit_reached"
+
+    def __init__(self, message: str, *, limit: str, retry_after: float) -> None:
+        super().__init__(message, param=limit, headers={"Retry-After": str(max(1, math.ceil(retry_after)))})
 
 
 class NoCapacity(ApiError):

@@ -63,6 +63,12 @@ def keep_records(
     return records
 
 
+def highest_price(router: Router, model: str) -> float | None:
+    """The most a picture of ``model`` can cost (its dearest route), for checking a budget before making it."""
+    prices = [price for route in router.routes_for(model) if (price := route.group.cost_of(model)) is not None]
+    return max(prices) if prices else None
+
+
 def _input_name(edit: Edit | None) -> str | None:
     """The stored name of an edit's first input picture (inputs are stored content-addressed, like outputs)."""
     if edit is None:

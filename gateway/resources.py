@@ -20,6 +20,7 @@ from config import Settings
 from gateway.fetch import FetchPolicy, ImageFetcher, media_client
 from gateway.input_images import InputPictures
 from gateway.keys import CooldownPolicy
+from gateway.limits import Limits
 from gateway.media import MediaStore, open_store
 from gateway.pipeline import ImagePipeline
 from gateway.records import Database, Journal, open_database
@@ -52,6 +53,7 @@ class Resources:
     inputs: InputPictures
     database: Database
     journal: Journal
+    limits: Limits
 
 
 def fetch_policy(settings: Settings) -> FetchPolicy:
@@ -126,6 +128,7 @@ def build_resources(
         inputs=InputPictures(store, fetcher, remote_images, max_bytes=settings.media_max_bytes),
         database=database,
         journal=Journal(database),
+        limits=Limits(settings.client_limits, database),
     )
 
 

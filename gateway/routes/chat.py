@@ -23,7 +23,7 @@ from gateway.errors import ApiError
 from gateway.image_options import check_count, check_extras, requested_size, rewrite_wanted
 from gateway.input_images import size_of_input
 from gateway.pipeline import Produced
-from gateway.recording import keep_records
+from gateway.recording import highest_price, keep_records
 from gateway.render import chat_completion, completion_id, image_parts, markdown, text_stream, usage_of
 from gateway.resources import Resources
 from gateway.routes.body import read_body
@@ -72,13 +72,16 @@ async def create_chat_completion(
     base_url = public_base_url(request, settings)
     rewrite = rewrite_wanted(body.rewrite, request.headers)
 
+    client = client_of(request)
+    await resources.limits.check(client, n, highest_price(pipeline.router, body.model))
+
     def answer_of(produced: Produced) -> Delta:
-        """The answer's Markdown (and images field); the pictures are recorded first."""
-        keep_records(
+        """The answer's Markdown (and images field); the pictures are recorded (and counted) first."""
+        records = keep_records(
             resources.journal,
             produced,
             router=pipeline.router,
-            client=client_of(request),
+            client=client,
             endpoint="chat.completions",
             model=body.model,
             idea=parsed.text,
@@ -86,6 +89,7 @@ async def create_chat_completion(
             started=started,
             edit=edit,
         )
+        resources.limits.count(client, records)
         content = markdown(produced, base_url, show_prompt=settings.show_revised_prompt)
         return Delta(content=content, images=image_parts(produced, base_url) if settings.chat_images_field else None)
 

@@ -31,7 +31,7 @@ from gateway.image_options import (
 )
 from gateway.input_images import size_of_input
 from gateway.prompt import ParsedPrompt
-from gateway.recording import keep_records
+from gateway.recording import highest_price, keep_records
 from gateway.resources import Resources
 from gateway.routes.body import read_body
 from gateway.routes.images import MAX_IMAGES, images_answer
@@ -83,14 +83,16 @@ async def _edit(request: Request[Any, Any, Any], resources: Resources, *, variat
     size = requested_size(body.size, multiple=multiple) or size_of_input(images[0], multiple)
     output = check_output(size[0], size[1], body.output_format, body.output_compression)
     edit = Edit(tuple(images), mask, strength, variation)
+    client = client_of(request)
+    await resources.limits.check(client, n, highest_price(pipeline.router, model))
     produced = await pipeline.produce(
         model, ParsedPrompt(prompt, size[0], size[1]), n=n, extras=extras, rewrite=False, edit=edit, output=output
     )
-    keep_records(
+    records = keep_records(
         resources.journal,
         produced,
         router=pipeline.router,
-        client=client_of(request),
+        client=client,
         endpoint="images.variations" if variation else "images.edits",
         model=model,
         idea=prompt,
@@ -98,6 +100,7 @@ async def _edit(request: Request[Any, Any, Any], resources: Resources, *, variat
         started=started,
         edit=edit,
     )
+    resources.limits.count(client, records)
     return await images_answer(produced, response_format, request, resources)
 
 

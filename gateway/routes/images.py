@@ -31,7 +31,7 @@ from gateway.image_options import (
 )
 from gateway.pipeline import Picture, Produced
 from gateway.prompt import ParsedPrompt
-from gateway.recording import keep_records
+from gateway.recording import highest_price, keep_records
 from gateway.render import image_link
 from gateway.resources import Resources
 from gateway.routes.body import read_body
@@ -64,6 +64,8 @@ async def create_images(
     output = check_output(size[0], size[1], body.output_format, body.output_compression)
     extras = check_extras(body)
     parsed = ParsedPrompt(styled_prompt(prompt, body.style, body.background), size[0], size[1])
+    client = client_of(request)
+    await resources.limits.check(client, n, highest_price(pipeline.router, model))
     produced = await pipeline.produce(
         model,
         parsed,
@@ -72,17 +74,18 @@ async def create_images(
         rewrite=rewrite_wanted(body.rewrite, request.headers),
         output=output,
     )
-    keep_records(
+    records = keep_records(
         resources.journal,
         produced,
         router=pipeline.router,
-        client=client_of(request),
+        client=client,
         endpoint="images.generations",
         model=model,
         idea=prompt,
         base_url=public_base_url(request, settings),
         started=started,
     )
+    resources.limits.count(client, records)
     return await images_answer(produced, response_format, request, resources)
 
 
