@@ -206,6 +206,8 @@ class ModelCard(msgspec.Struct):
     created: int
     owned_by: str
     object: str = "model"
+    cost_per_image: float | msgspec.UnsetType = msgspec.UNSET
+    """The price of a picture from the model's first group, when ``IMAGE_GEN_COST_n`` sets one."""
 
 
 class ModelRoute(msgspec.Struct, omit_defaults=True):

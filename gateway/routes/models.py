@@ -17,7 +17,12 @@ from gateway.schemas import ModelCard, ModelDetail, ModelList, ModelRoute
 
 def model_card(router: Router, model: str) -> ModelCard:
     routes = router.routes_for(model)
-    return ModelCard(id=model, created=router.created, owned_by=routes[0].group.name)
+    first = routes[0].group
+    card = ModelCard(id=model, created=router.created, owned_by=first.name)
+    price = first.cost_of(model)
+    if price is not None:
+        card.cost_per_image = price
+    return card
 
 
 @get("/models")

@@ -344,6 +344,7 @@ async def test_models_carry_their_group_and_the_detail_lists_every_group_with_it
         detail = (await client.get("/v1/models/flux")).json()
         sdxl = (await client.get("/v1/models/sdxl")).json()
     assert {m["id"]: m["owned_by"] for m in listing} == {"flux": "group1", "sdxl": "group1"}
+    assert {m["id"]: m.get("cost_per_image") for m in listing} == {"flux": 0.04, "sdxl": None}
     assert detail["id"] == "flux" and detail["object"] == "model"
     assert detail["served_by"] == [
         {"group": "group1", "type": "openai", "vendor_model": "bfl/flux-pro", "edits": False, "cost_per_image": 0.04},
