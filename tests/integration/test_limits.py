@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 from httpx import Response
@@ -28,8 +27,8 @@ def vendor(httpx_mock: HTTPXMock) -> None:
     )
 
 
-def env(limits: dict[str, dict[str, float]], **extra: str) -> dict[str, str]:
-    return BASE | {"CLIENT_LIMITS": json.dumps(limits)} | extra
+def env(limits: dict[str, dict[str, float]], database_url: str, **extra: str) -> dict[str, str]:
+    return BASE | {"CLIENT_LIMITS": json.dumps(limits), "DATABASE_URL": database_url} | extra
 
 
 async def generate(client: AsyncTestClient, key: str, n: int = 1) -> Response:  # type: ignore[type-arg]
@@ -37,8 +36,8 @@ async def generate(client: AsyncTestClient, key: str, n: int = 1) -> Response:  
     return await client.post("/v1/images/generations", json=body, headers={"Authorization": f"Bearer {key}"})
 
 
-async def test_images_per_minute(httpx_mock: HTTPXMock) -> None:
-    async with app_client(make_settings(env({"alice": {"images_per_minute": 2}}))) as client:
+async def test_images_per_minute(httpx_mock: HTTPXMock, database_url: str) -> None:
+    async with app_client(make_settings(env({"alice": {"images_per_minute": 2}}, database_url))) as client:
         statuses = [(await generate(client, ALICE)).status_code for _ in range(2)]
         refused = await generate(client, ALICE)
         other = await generate(client, BOB)
@@ -55,8 +54,8 @@ async def test_images_per_minute(httpx_mock: HTTPXMock) -> None:
     assert len(httpx_mock.get_requests()) == 3  # the refused request called no vendor
 
 
-async def test_images_per_day_counts_every_picture_of_a_request() -> None:
-    async with app_client(make_settings(env({"*": {"images_per_day": 3}}))) as client:
+async def test_images_per_day_counts_every_picture_of_a_request(database_url: str) -> None:
+    async with app_client(make_settings(env({"*": {"images_per_day": 3}}, database_url))) as client:
         first = await generate(client, ALICE, n=2)
         second = await generate(client, ALICE, n=2)
         chat = await client.post(
@@ -70,20 +69,20 @@ async def test_images_per_day_counts_every_picture_of_a_request() -> None:
     assert int(second.headers["retry-after"]) <= 24 * 3600
 
 
-async def test_a_daily_budget_at_the_configured_price() -> None:
-    async with app_client(make_settings(env({"alice": {"budget_per_day": 0.1}}))) as client:
+async def test_a_daily_budget_at_the_configured_price(database_url: str) -> None:
+    async with app_client(make_settings(env({"alice": {"budget_per_day": 0.1}}, database_url))) as client:
         made = [await generate(client, ALICE) for _ in range(3)]
     assert [reply.status_code for reply in made] == [200, 200, 429]  # 0.04 + 0.04 + 0.04 > 0.10
     assert made[2].json()["error"]["param"] == "budget_per_day"
     assert "a budget of 0.1 per day" in made[2].json()["error"]["message"]
 
 
-async def test_a_monthly_budget_spent_before_a_restart_stays_spent(tmp_path: Path) -> None:
-    database = {"DATABASE_URL": f"sqlite:///{tmp_path / 'records.db'}"}
+async def test_a_monthly_budget_spent_before_a_restart_stays_spent(database_url: str) -> None:
+    database = {"DATABASE_URL": database_url}
     async with app_client(make_settings(BASE | database)) as client:
         for _ in range(2):
             assert (await generate(client, ALICE)).status_code == 200
-    restarted = make_settings(env({"alice": {"budget_per_month": 0.1}}, **database))
+    restarted = make_settings(env({"alice": {"budget_per_month": 0.1}}, database_url))
     async with app_client(restarted) as client:
         refused = await generate(client, ALICE, n=1)
     assert refused.status_code == 429 and refused.json()["error"]["param"] == "budget_per_month"
@@ -93,4 +92,4 @@ def test_limits_are_checked_when_the_settings_are_read() -> None:
     from config import ConfigError
 
     with pytest.raises(ConfigError, match=r"CLIENT_LIMITS\.ALICE\.IMAGES_PER_HOUR: Extra inputs are not permitted"):
-        make_settings(env({"alice": {"images_per_hour": 3}}))
+        make_settings(env({"alice": {"images_per_hour": 3}}, "sqlite:///:memory:"))

@@ -11,9 +11,11 @@ import sqlalchemy
 from alembic import command
 from litestar.testing import AsyncTestClient
 from pytest_httpx import HTTPXMock
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from gateway.records import open_database
 from gateway.records.database import alembic_config, migrate
+from gateway.records.database import database_url as async_database_url
 from tests.support.app import GATEWAY, app_client, make_settings, vendor_env
 from tests.support.images import b64, png
 
@@ -61,8 +63,8 @@ async def records(client: AsyncTestClient, key: str, **query: Any) -> dict[str, 
     return dict(reply.json())
 
 
-async def test_a_picture_becomes_a_record_its_client_can_read(vendor: None) -> None:
-    async with app_client(make_settings(ENV)) as client:
+async def test_a_picture_becomes_a_record_its_client_can_read(vendor: None, database_url: str) -> None:
+    async with app_client(make_settings(ENV | {"DATABASE_URL": database_url})) as client:
         made = await make(client, ALICE, "a red fox in the snow")
         [record] = (await records(client, ALICE))["data"]
         one = (await client.get(f"/v1/images/{record['id']}", headers=auth(ALICE))).json()
@@ -79,8 +81,8 @@ async def test_a_picture_becomes_a_record_its_client_can_read(vendor: None) -> N
     assert record["cost"] == 0.04 and record["attempts"] == 1 and record["latency_ms"] >= 0
 
 
-async def test_each_client_sees_only_its_own(vendor: None) -> None:
-    async with app_client(make_settings(ENV)) as client:
+async def test_each_client_sees_only_its_own(vendor: None, database_url: str) -> None:
+    async with app_client(make_settings(ENV | {"DATABASE_URL": database_url})) as client:
         await make(client, ALICE, "a fox")
         await make(client, BOB, "an owl")
         alice, bob = await records(client, ALICE), await records(client, BOB)
@@ -90,8 +92,8 @@ async def test_each_client_sees_only_its_own(vendor: None) -> None:
     assert other.status_code == 404
 
 
-async def test_records_are_paged_newest_first_and_filtered_by_model(vendor: None) -> None:
-    async with app_client(make_settings(ENV)) as client:
+async def test_records_are_paged_newest_first_and_filtered_by_model(vendor: None, database_url: str) -> None:
+    async with app_client(make_settings(ENV | {"DATABASE_URL": database_url})) as client:
         for index in range(5):
             await make(client, ALICE, f"picture {index}", model="cheap" if index == 2 else "pic")
         first = await records(client, ALICE, limit=2)
@@ -106,8 +108,8 @@ async def test_records_are_paged_newest_first_and_filtered_by_model(vendor: None
     assert bad.status_code == 400 and bad.json()["error"]["param"] == "cursor"
 
 
-async def test_deleting_a_record_removes_the_file_and_its_link_answers_410(vendor: None) -> None:
-    async with app_client(make_settings(ENV)) as client:
+async def test_deleting_a_record_removes_the_file_and_its_link_answers_410(vendor: None, database_url: str) -> None:
+    async with app_client(make_settings(ENV | {"DATABASE_URL": database_url})) as client:
         made = await make(client, ALICE, "a fox")
         [record] = (await records(client, ALICE))["data"]
         link = made["data"][0]["url"].removeprefix(GATEWAY)
@@ -123,8 +125,8 @@ async def test_deleting_a_record_removes_the_file_and_its_link_answers_410(vendo
     assert costs["total_images"] == 0
 
 
-async def test_usage_totals_and_groups_follow_the_prices(vendor: None) -> None:
-    async with app_client(make_settings(ENV)) as client:
+async def test_usage_totals_and_groups_follow_the_prices(vendor: None, database_url: str) -> None:
+    async with app_client(make_settings(ENV | {"DATABASE_URL": database_url})) as client:
         for model in ("pic", "pic", "cheap"):
             await make(client, ALICE, "a fox", model=model)
         await make(client, BOB, "an owl")
@@ -146,8 +148,8 @@ async def test_usage_totals_and_groups_follow_the_prices(vendor: None) -> None:
     assert unauthenticated.status_code == 401 and bad.status_code == 400
 
 
-async def test_chat_and_edits_are_recorded_with_their_endpoint_and_input(vendor: None) -> None:
-    async with app_client(make_settings(ENV)) as client:
+async def test_chat_and_edits_are_recorded_with_their_endpoint_and_input(vendor: None, database_url: str) -> None:
+    async with app_client(make_settings(ENV | {"DATABASE_URL": database_url})) as client:
         chat = {"model": "pic", "messages": [{"role": "user", "content": "a kite 16:9"}]}
         assert (await client.post("/v1/chat/completions", json=chat, headers=auth(ALICE))).status_code == 200
         edit = {"model": "pic", "prompt": "at night", "image": b64(png(64, 64))}
@@ -164,8 +166,10 @@ async def test_chat_and_edits_are_recorded_with_their_endpoint_and_input(vendor:
     assert edited["endpoint"] == "images.edits" and edited["input_image"] and edited["input_image"].endswith(".png")
 
 
-async def test_migrations_build_the_schema_from_an_empty_database_and_can_be_replayed(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'records.db'}"
+async def test_migrations_build_the_schema_from_an_empty_database_and_can_be_replayed(
+    tmp_path: Path, database_url: str
+) -> None:
+    url = database_url
     database = await open_database(make_settings({"DATABASE_URL": url}))
     async with database.engine.connect() as connection:
         tables = await connection.run_sync(lambda sync: sqlalchemy.inspect(sync).get_table_names())
@@ -173,32 +177,42 @@ async def test_migrations_build_the_schema_from_an_empty_database_and_can_be_rep
         emptied = await connection.run_sync(lambda sync: sqlalchemy.inspect(sync).get_table_names())
         await connection.run_sync(migrate)  # …and up again
         rebuilt = await connection.run_sync(lambda sync: sqlalchemy.inspect(sync).get_table_names())
+        for earlier in ("0001",):  # from each earlier revision to the newest
+            await connection.run_sync(lambda sync, to=earlier: command.downgrade(alembic_config(sync), to))
+            await connection.run_sync(migrate)
+        columns = await connection.run_sync(lambda sync: sqlalchemy.inspect(sync).get_columns("images"))
         await connection.commit()
     await database.close()
-    reopened = await open_database(make_settings({"DATABASE_URL": url}))  # a start on an up-to-date database
+    reopened = await open_database(make_settings({"DATABASE_URL": database_url}))  # a start on an up-to-date database
     await reopened.close()
     assert "images" in tables and "alembic_version" in tables
     assert "images" not in emptied and "images" in rebuilt
-    assert (tmp_path / "records.db").exists()
+    seed = next(column for column in columns if column["name"] == "seed")
+    assert isinstance(seed["type"], sqlalchemy.BigInteger)
 
 
-async def test_a_failing_write_does_not_hold_the_answer_and_is_retried(vendor: None, tmp_path: Path) -> None:
-    settings = make_settings(ENV | {"DATABASE_URL": f"sqlite:///{tmp_path / 'records.db'}"})
+async def test_a_failing_write_does_not_hold_the_answer_and_is_retried(vendor: None, database_url: str) -> None:
+    settings = make_settings(ENV | {"DATABASE_URL": database_url})
+    outside = create_async_engine(async_database_url(settings))  # another connection, as an operator's would be
+
+    async def rename(old: str, new: str) -> None:
+        async with outside.begin() as connection:
+            await connection.execute(sqlalchemy.text(f"ALTER TABLE {old} RENAME TO {new}"))
+
     async with app_client(settings) as client:
-        database = client.app.state.resources.database
-        async with database.engine.begin() as connection:
-            await connection.execute(sqlalchemy.text("ALTER TABLE images RENAME TO images_away"))
+        await rename("images", "images_away")
         made = await make(client, ALICE, "a fox")  # answered although the write fails
         assert made["data"][0]["url"]
         await asyncio.sleep(0.2)
-        async with database.engine.begin() as connection:
-            await connection.execute(sqlalchemy.text("ALTER TABLE images_away RENAME TO images"))
+        await rename("images_away", "images")
         listed = await records(client, ALICE)
+    await outside.dispose()
     assert [r["idea"] for r in listed["data"]] == ["a fox"]
 
 
-async def test_named_clients_keep_their_own_records_and_the_admin_sees_all(vendor: None) -> None:
+async def test_named_clients_keep_their_own_records_and_the_admin_sees_all(vendor: None, database_url: str) -> None:
     env = ENV | {"AUTHORIZED_API_KEY": f"alice:{ALICE},bob:{BOB}", "ADMIN_API_KEY": "sk-admin-0000000000001"}
+    env |= {"DATABASE_URL": database_url}
     admin = "sk-admin-0000000000001"
     async with app_client(make_settings(env)) as client:
         await make(client, ALICE, "a fox")
@@ -211,3 +225,19 @@ async def test_named_clients_keep_their_own_records_and_the_admin_sees_all(vendo
     assert {(r["client"], r["idea"]) for r in everyone["data"]} == {("alice", "a fox"), ("bob", "an owl")}
     assert seen_by_admin.status_code == 200
     assert {g["key"]: g["cost"] for g in by_client["groups"]} == {"alice": 0.04, "bob": 0.02}
+
+
+async def test_the_widest_client_seed_is_kept(httpx_mock: HTTPXMock, database_url: str) -> None:
+    env = vendor_env(1, "siliconflow", "https://sf.example/v1/images/generations", "pic", "k") | {
+        "DATABASE_URL": database_url,
+        "AUTHORIZED_API_KEY": ALICE,
+    }
+    httpx_mock.add_response(
+        url="https://sf.example/v1/images/generations", json={"images": [{"url": "https://cdn.example/x.png"}]}
+    )
+    httpx_mock.add_response(url="https://cdn.example/x.png", content=png(64, 64))
+    async with app_client(make_settings(env)) as client:
+        body = {"prompt": "a fox", "model": "pic", "seed": 2**32 - 1}
+        assert (await client.post("/v1/images/generations", json=body, headers=auth(ALICE))).status_code == 200
+        [record] = (await records(client, ALICE))["data"]
+    assert record["seed"] == 2**32 - 1
