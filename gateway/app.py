@@ -28,6 +28,7 @@ from gateway.routes.records import (
     get_usage,
     list_image_records,
 )
+from gateway.routes.templates import create_template, delete_template, get_template, list_templates
 
 
 def create_app(settings: Settings | None = None) -> Litestar:
@@ -47,6 +48,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
             get_image_record,
             delete_image_record,
             get_usage,
+            create_template,
+            list_templates,
+            get_template,
+            delete_template,
         ],
         middleware=[client_key_middleware],
     )

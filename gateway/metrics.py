@@ -16,6 +16,7 @@ TEMPLATES = (
     ("/image-proxy/", "/image-proxy/{name}"),
     ("/v1/models/", "/v1/models/{id}"),
     ("/v1/images/img_", "/v1/images/{id}"),
+    ("/v1/templates/", "/v1/templates/{id}"),
 )
 STATIC_PATHS = frozenset(
     {
@@ -36,6 +37,7 @@ STATIC_PATHS = frozenset(
         "/v1/images",
         "/v1/usage",
         "/api/analytics/costs",
+        "/v1/templates",
     }
 )
 

@@ -30,6 +30,7 @@ from gateway.router import RetryPolicy, Router
 from gateway.side_requests import SideRequests
 from gateway.signing import LinkSigner, load_or_create_secret
 from gateway.streaming import BackgroundWork
+from gateway.templates import Templates
 from gateway.transport import pooled_client
 
 INJECTED = ("router", "store", "remote_images")
@@ -54,6 +55,7 @@ class Resources:
     database: Database
     journal: Journal
     limits: Limits
+    templates: Templates
 
 
 def fetch_policy(settings: Settings) -> FetchPolicy:
@@ -129,6 +131,7 @@ def build_resources(
         database=database,
         journal=Journal(database),
         limits=Limits(settings.client_limits, database),
+        templates=Templates(database),
     )
 
 
@@ -142,6 +145,7 @@ async def lifespan(app: Litestar) -> AsyncIterator[None]:
         stack.push_async_callback(database.close)
         resources = build_resources(settings, client, media, database)
         resources.journal.start()
+        await resources.templates.load()
         app.state.resources = resources
         try:
             yield

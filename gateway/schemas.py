@@ -67,6 +67,8 @@ class ChatCompletionRequest(msgspec.Struct):
     steps: int | None = None
     negative_prompt: str | None = None
     guidance: float | None = None
+    template_id: str | None = None
+    template: str | None = None
 
 
 class ImageGenerationRequest(msgspec.Struct):
@@ -88,6 +90,9 @@ class ImageGenerationRequest(msgspec.Struct):
     rewrite: bool | None = None
     output_format: str | None = None
     output_compression: int | None = None
+    template_id: str | None = None
+    template: str | None = None
+    """A saved template by name (``template_id`` by id): its model, prompt, size and presets, where not given."""
 
 
 class ImageReference(msgspec.Struct):
@@ -120,6 +125,8 @@ class ImageEditRequest(msgspec.Struct):
     guidance: float | None = None
     output_format: str | None = None
     output_compression: int | None = None
+    template_id: str | None = None
+    template: str | None = None
 
     def references(self) -> list[str]:
         """Every input picture named in the body, in order."""

@@ -39,3 +39,23 @@ class ImageRecord(Base):
     attempts: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     deleted: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class TemplateRow(Base):
+    """A saved preset; ``as_model`` lists it in ``/v1/models`` under its name."""
+
+    __tablename__ = "templates"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    client: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    model: Mapped[str] = mapped_column(String(200))
+    prompt: Mapped[str] = mapped_column(Text)
+    size: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    aspect_ratio: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    style: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    negative_prompt: Mapped[str | None] = mapped_column(Text, nullable=True)
+    steps: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    guidance: Mapped[float | None] = mapped_column(Float, nullable=True)
+    as_model: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -20,15 +20,17 @@ from litestar.response import Stream
 from gateway.auth import client_of
 from gateway.conversation import Brief, read_brief
 from gateway.errors import ApiError
-from gateway.image_options import check_count, check_extras, requested_size, rewrite_wanted
+from gateway.image_options import check_count, check_extras, ratio_size, requested_size, rewrite_wanted
 from gateway.input_images import size_of_input
 from gateway.pipeline import Produced
+from gateway.prompt import Size
 from gateway.recording import highest_price, keep_records
 from gateway.render import chat_completion, completion_id, image_parts, markdown, text_stream, usage_of
 from gateway.resources import Resources
 from gateway.routes.body import read_body
 from gateway.schemas import ChatCompletion, ChatCompletionRequest, Delta
 from gateway.streaming import Relay, stream_chat
+from gateway.templates import Template, filled
 from gateway.urls import public_base_url
 from providers import Edit
 
@@ -44,6 +46,8 @@ async def create_chat_completion(
     started = time.perf_counter()
     settings, pipeline, side_requests = resources.settings, resources.pipeline, resources.side_requests
     body = await read_body(request, ChatCompletionRequest)
+    template = resources.templates.chosen(body.template_id, body.template, body.model)
+    body = filled(body, template, prompt=None, fields=("negative_prompt", "steps", "guidance"))
     pipeline.router.routes_for(body.model)
     completion = completion_id()
     include_usage = body.stream_options is not None and body.stream_options.include_usage
@@ -59,6 +63,7 @@ async def create_chat_completion(
     brief = read_brief(
         body.messages, settings.aspect_ratios, settings.default_size, follow_ups=settings.chat_follow_ups
     )
+    brief = _with_template(brief, template, settings.aspect_ratios, pipeline.size_multiple(body.model))
     size = requested_size(body.size, multiple=pipeline.size_multiple(body.model))
     if size is not None:  # an explicit size field wins over the words and the previous picture
         brief = dataclasses.replace(brief, parsed=dataclasses.replace(brief.parsed, width=size[0], height=size[1]))
@@ -135,6 +140,20 @@ async def create_chat_completion(
             images=answer.images,
         )
     )
+
+
+def _with_template(brief: Brief, template: Template | None, ratios: dict[str, Size], multiple: int) -> Brief:
+    """A new idea inside the template's prompt, at its size unless the words name one; changes stay as they are."""
+    if template is None or brief.basis is not None:
+        return brief
+    parsed = dataclasses.replace(brief.parsed, text=template.apply(brief.parsed.text))
+    if not parsed.sized:
+        size = requested_size(template.size, multiple=multiple) or (
+            ratio_size(template.aspect_ratio, ratios) if template.aspect_ratio else None
+        )
+        if size is not None:
+            parsed = dataclasses.replace(parsed, width=size[0], height=size[1])
+    return dataclasses.replace(brief, parsed=parsed)
 
 
 async def _edit_of(brief: Brief, resources: Resources, model: str) -> Edit | None:

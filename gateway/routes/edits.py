@@ -36,6 +36,7 @@ from gateway.resources import Resources
 from gateway.routes.body import read_body
 from gateway.routes.images import MAX_IMAGES, images_answer
 from gateway.schemas import ImageEditRequest, ImagesResponse
+from gateway.templates import filled
 from gateway.urls import public_base_url
 from providers import Edit, InputImage
 
@@ -64,6 +65,8 @@ async def _edit(request: Request[Any, Any, Any], resources: Resources, *, variat
     started = time.perf_counter()
     settings, pipeline = resources.settings, resources.pipeline
     body, uploads, mask_upload = await _read(request)
+    # A template brings its model and presets; an edit's words stay the instruction they are.
+    body = filled(body, resources.templates.chosen(body.template_id, body.template, body.model), prompt=None)
     model = body.model or settings.default_image_model or pipeline.router.models[0]
     pipeline.router.edit_routes_for(model)  # a model that cannot edit is refused before any picture is read
     prompt = "" if variation else body.prompt.strip()

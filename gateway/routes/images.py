@@ -37,6 +37,7 @@ from gateway.resources import Resources
 from gateway.routes.body import read_body
 from gateway.schemas import ImageData, ImageGenerationRequest, ImagesResponse
 from gateway.signing import SignedLink
+from gateway.templates import filled
 from gateway.urls import public_base_url
 
 MAX_IMAGES = 8
@@ -50,6 +51,7 @@ async def create_images(
     started = time.perf_counter()
     settings, pipeline = resources.settings, resources.pipeline
     body = await read_body(request, ImageGenerationRequest)
+    body = filled(body, resources.templates.chosen(body.template_id, body.template, body.model))
     prompt = body.prompt.strip()
     if len(prompt) < MIN_PROMPT:
         raise InvalidRequest(f"prompt must be at least {MIN_PROMPT} characters", param="prompt")

@@ -11,6 +11,7 @@ from litestar import get
 from litestar.di import NamedDependency
 from litestar.params import FromPath
 
+from gateway.resources import Resources
 from gateway.router import Router
 from gateway.schemas import ModelCard, ModelDetail, ModelList, ModelRoute
 
@@ -26,8 +27,14 @@ def model_card(router: Router, model: str) -> ModelCard:
 
 
 @get("/models")
-async def list_models(router: NamedDependency[Router]) -> ModelList:
-    return ModelList(data=[model_card(router, model) for model in router.models])
+async def list_models(resources: NamedDependency[Resources]) -> ModelList:
+    """The configured models, then the templates saved as models (``owned_by: template``)."""
+    router = resources.router
+    templates = [
+        ModelCard(id=template.name, created=router.created, owned_by="template")
+        for template in resources.templates.models()
+    ]
+    return ModelList(data=[model_card(router, model) for model in router.models] + templates)
 
 
 @get("/models/{model_id:path}")
