@@ -14,7 +14,9 @@ from urllib.parse import urlsplit
 
 from pydantic import SecretStr
 
-INDEXED_NAME = re.compile(r"^IMAGE_GEN_(API_BASE|MODEL|API_KEY|TYPE|COST|EDIT_MODELS)_(\d+)$", re.IGNORECASE)
+INDEXED_NAME = re.compile(
+    r"^IMAGE_GEN_(API_BASE|MODEL|API_KEY|TYPE|COST|EDIT_MODELS|TOKEN_PRICE)_(\d+)$", re.IGNORECASE
+)
 NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
 DEFAULT_TYPE = "chat"
 KEYLESS_TYPES = frozenset({"demo"})
@@ -44,6 +46,9 @@ class VendorGroup:
     models: tuple[ModelAlias, ...]
     costs: dict[str, float] = field(default_factory=dict)
     """Price per image by public model name (``IMAGE_GEN_COST_n``); empty when not set."""
+    token_prices: tuple[float, float] | None = None
+    """Price per million input and output tokens (``IMAGE_GEN_TOKEN_PRICE_n``): wins over the price per image
+    when the vendor reports usage."""
     edit_models: frozenset[str] | None = None
     """The public models of this group that take an input picture (``IMAGE_GEN_EDIT_MODELS_n``); None: the
     adapter's own table decides."""
@@ -160,10 +165,24 @@ def _build_group(index: int, fields: dict[str, str], known_types: list[str]) -> 
         keys=keys,
         models=models,
         costs=parse_costs(fields["COST"], models, var("COST")) if "COST" in fields else {},
+        token_prices=parse_token_prices(fields["TOKEN_PRICE"], var("TOKEN_PRICE")) if "TOKEN_PRICE" in fields else None,
         edit_models=parse_edit_models(fields["EDIT_MODELS"], models, var("EDIT_MODELS"))
         if "EDIT_MODELS" in fields
         else None,
     )
+
+
+def parse_token_prices(raw: str, variable: str) -> tuple[float, float]:
+    """``input=5,output=40``: prices per million tokens."""
+    prices: dict[str, float] = {}
+    for entry in split_list(raw):
+        name, separator, value = entry.partition("=")
+        if not separator or name.strip() not in ("input", "output"):
+            raise ConfigError(f"{variable} must be like input=5,output=40 (prices per million tokens), not '{raw}'")
+        prices[name.strip()] = _price(value, variable)
+    if set(prices) != {"input", "output"}:
+        raise ConfigError(f"{variable} needs both input= and output= prices per million tokens")
+    return prices["input"], prices["output"]
 
 
 def parse_edit_models(raw: str, models: tuple[ModelAlias, ...], variable: str) -> frozenset[str]:

@@ -29,7 +29,7 @@ from gateway.refinement import merge
 from gateway.rewrite import PromptRewriter, Rewrite
 from gateway.router import Router
 from gateway.signing import LinkSigner, SignedLink
-from providers import VARIATION_PROMPT, Edit, ImageJob, ImageResult, seed_for
+from providers import VARIATION_PROMPT, Edit, ImageJob, ImageResult, TokenUsage, seed_for
 
 Listener = Callable[[str], None]
 Picture = StoredImage | SignedLink
@@ -56,6 +56,7 @@ class _Made:
     route: str
     attempts: int
     seed: int | None
+    usage: TokenUsage | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +72,8 @@ class Produced:
     """The seed each image was made with, in order; None where the vendor was sent none."""
     image_routes: list[str]
     """The route that made each image, in order."""
+    image_usages: list[TokenUsage | None]
+    """What the vendor reported for each image (a call's usage split over its pictures); None where it did not."""
     routes: list[str]
     """The routes that delivered, in order, without repeats."""
     attempts: int
@@ -174,6 +177,7 @@ class ImagePipeline:
             height=parsed.height,
             seeds=[one.seed for one in made for _ in one.pictures],
             image_routes=[one.route for one in made for _ in one.pictures],
+            image_usages=[_share(one.usage, len(one.pictures)) for one in made for _ in one.pictures],
             routes=list(dict.fromkeys(one.route for one in made)),
             attempts=sum(one.attempts for one in made),
             reasoning=rewritten.reasoning,
@@ -195,7 +199,9 @@ class ImagePipeline:
                 failures.append(error)
                 return None
             seed = seed_for(job, generated.route.provider)
-            return _Made(list(pictures), generated.route.name, generated.attempts, seed)
+            usages = [result.usage for result in generated.value if result.usage is not None]
+            usage = sum(usages[1:], usages[0]) if usages else None
+            return _Made(list(pictures), generated.route.name, generated.attempts, seed, usage)
 
         if len(jobs) == 1:  # in this task, so the router's log context (route, key, attempts) reaches the request log
             outcomes = [await one(jobs[0])]
@@ -278,3 +284,10 @@ class ImagePipeline:
         metrics.STORED_BYTES.inc(image.size)
         log.info("media.stored", image=image.name, bytes=image.size)
         return image
+
+
+def _share(usage: TokenUsage | None, pictures: int) -> TokenUsage | None:
+    """One picture's part of a call's usage."""
+    if usage is None or pictures <= 0:
+        return usage
+    return TokenUsage(usage.input_tokens // pictures, usage.output_tokens // pictures)

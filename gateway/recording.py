@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 from datetime import UTC, datetime
 
+from config import VendorGroup
 from gateway.media import name_image, sniff
 from gateway.pipeline import Produced
 from gateway.records import Journal, Record
@@ -16,7 +17,7 @@ from gateway.records.journal import record_id
 from gateway.render import image_link
 from gateway.router import Router
 from gateway.signing import SignedLink
-from providers import Edit
+from providers import Edit, TokenUsage
 
 
 def keep_records(
@@ -35,7 +36,7 @@ def keep_records(
     """Queue one record per picture of ``produced``; the records, for the answer to name them."""
     now = datetime.now(UTC)
     latency_ms = round((time.perf_counter() - started) * 1000, 1)
-    prices = {route.name: route.group.cost_of(model) for route in router.routes_for(model)}
+    groups = {route.name: route.group for route in router.routes_for(model)}
     source = _input_name(edit)
     records = [
         Record(
@@ -52,15 +53,27 @@ def keep_records(
             input_image=source,
             image_name="" if isinstance(picture, SignedLink) else picture.name,
             link=image_link(base_url, picture),
-            cost=prices.get(route),
+            cost=price(groups[route], model, usage),
             latency_ms=latency_ms,
             attempts=produced.attempts,
             created_at=now,
+            input_tokens=usage.input_tokens if usage else None,
+            output_tokens=usage.output_tokens if usage else None,
         )
-        for picture, seed, route in zip(produced.images, produced.seeds, produced.image_routes, strict=True)
+        for picture, seed, route, usage in zip(
+            produced.images, produced.seeds, produced.image_routes, produced.image_usages, strict=True
+        )
     ]
     journal.write(records)
     return records
+
+
+def price(group: VendorGroup, model: str, usage: TokenUsage | None) -> float | None:
+    """A picture's cost: by its tokens where the vendor reported them and the group prices tokens, else per image."""
+    if usage is not None and group.token_prices is not None:
+        per_input, per_output = group.token_prices
+        return round((usage.input_tokens * per_input + usage.output_tokens * per_output) / 1_000_000, 8)
+    return group.cost_of(model)
 
 
 def highest_price(router: Router, model: str) -> float | None:

@@ -143,9 +143,18 @@ class ImageData(msgspec.Struct, omit_defaults=True):
     b64_json: str | None = None
 
 
+class ImageUsage(msgspec.Struct):
+    """OpenAI's ``usage`` of an images answer, where the vendor reported it."""
+
+    input_tokens: int
+    output_tokens: int
+    total_tokens: int
+
+
 class ImagesResponse(msgspec.Struct):
     created: int
     data: list[ImageData]
+    usage: ImageUsage | msgspec.UnsetType = msgspec.UNSET
 
 
 class ImagePart(msgspec.Struct):

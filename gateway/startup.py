@@ -25,7 +25,7 @@ from gateway.media import DEFAULT_MAX_BYTES
 log = structlog.get_logger("gateway.startup")
 
 WATCHED_PREFIXES = ("IMAGE_GEN_", "FLUX_GEN_", "OPENAI_", "MEDIA_", "CHAT_", "REWRITE_", "CORS_", "METRICS_")
-INDEXED_FIELDS = ("API_BASE", "MODEL", "API_KEY", "TYPE", "COST", "EDIT_MODELS")
+INDEXED_FIELDS = ("API_BASE", "MODEL", "API_KEY", "TYPE", "COST", "EDIT_MODELS", "TOKEN_PRICE")
 EXAMPLE_LINE = re.compile(r"^\s*#?\s*(?P<name>[A-Z][A-Z0-9_]*)=(?P<value>\S+)\s*$")
 PLACEHOLDER_WORD = re.compile(r"\b[A-Z]{2,}(?:_[A-Z]{2,})+\b")
 """An all-capitals word like ``ACCOUNT_ID`` inside an example URL: to be replaced with the operator's own."""

@@ -88,11 +88,24 @@ class ImageJob:
 
 
 @dataclass(frozen=True, slots=True)
+class TokenUsage:
+    """What a vendor says a call used (OpenAI's ``usage`` of gpt-image models), for per-token prices."""
+
+    input_tokens: int
+    output_tokens: int
+
+    def __add__(self, other: TokenUsage) -> TokenUsage:
+        return TokenUsage(self.input_tokens + other.input_tokens, self.output_tokens + other.output_tokens)
+
+
+@dataclass(frozen=True, slots=True)
 class ImageResult:
     """An image as the vendor gave it: either the bytes, or a (usually temporary) URL."""
 
     data: bytes | None = None
     url: str | None = None
+    usage: TokenUsage | None = None
+    """The call's usage as the vendor reported it, on the first result of the call only."""
 
     def __post_init__(self) -> None:
         if (self.data is None) == (self.url is None):

@@ -8,11 +8,21 @@ several, gpt-image models), an optional ``mask`` (transparent where to edit), ``
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import httpx
 
-from providers.base import EXTRAS, VARIATION_PROMPT, Edit, ImageJob, ImageResult, InputImage, MalformedReply
+from providers.base import (
+    EXTRAS,
+    VARIATION_PROMPT,
+    Edit,
+    ImageJob,
+    ImageResult,
+    InputImage,
+    MalformedReply,
+    TokenUsage,
+)
 from providers.http import (
     Upload,
     decode_base64,
@@ -72,7 +82,10 @@ def upload(field: str, image: InputImage) -> Upload:
 
 
 async def parse_images_reply(body: Any, *, max_bytes: int) -> list[ImageResult]:
-    """``{"data": [{"url"} | {"b64_json"}]}`` -> results (inline images at most ``max_bytes``); else malformed."""
+    """``{"data": [{"url"} | {"b64_json"}]}`` -> results (inline images at most ``max_bytes``); else malformed.
+
+    The reply's ``usage`` (input and output tokens) rides on the first result.
+    """
     items = body.get("data") if isinstance(body, dict) else None
     results: list[ImageResult] = []
     for item in items if isinstance(items, list) else []:
@@ -84,4 +97,9 @@ async def parse_images_reply(body: Any, *, max_bytes: int) -> list[ImageResult]:
             results.append(ImageResult(url=item["url"]))
     if not results:
         raise MalformedReply("the vendor's reply holds no image", detail=preview(body))
+    usage = body.get("usage") if isinstance(body, dict) else None
+    if isinstance(usage, dict):
+        spent, made = usage.get("input_tokens"), usage.get("output_tokens")
+        if isinstance(spent, int) and isinstance(made, int) and spent >= 0 and made >= 0:
+            results[0] = dataclasses.replace(results[0], usage=TokenUsage(spent, made))
     return results

@@ -53,6 +53,8 @@ class Record:
     latency_ms: float
     attempts: int
     created_at: datetime
+    input_tokens: int | None = None
+    output_tokens: int | None = None
 
 
 class Journal:

@@ -35,6 +35,8 @@ class ImageRecord(Base):
     image_name: Mapped[str] = mapped_column(String(80))
     link: Mapped[str] = mapped_column(Text)
     cost: Mapped[float | None] = mapped_column(Float, nullable=True)
+    input_tokens: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    output_tokens: Mapped[int | None] = mapped_column(Integer, nullable=True)
     latency_ms: Mapped[float] = mapped_column(Float)
     attempts: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

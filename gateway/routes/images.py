@@ -35,7 +35,7 @@ from gateway.recording import highest_price, keep_records
 from gateway.render import image_link
 from gateway.resources import Resources
 from gateway.routes.body import read_body
-from gateway.schemas import ImageData, ImageGenerationRequest, ImagesResponse
+from gateway.schemas import ImageData, ImageGenerationRequest, ImagesResponse, ImageUsage
 from gateway.signing import SignedLink
 from gateway.templates import filled
 from gateway.urls import public_base_url
@@ -104,7 +104,12 @@ async def images_answer(
         base_url = public_base_url(request, resources.settings)
         data = [ImageData(revised_prompt=produced.prompt, url=image_link(base_url, p)) for p in produced.images]
     headers = {"X-Imagegate-Provider": ",".join(produced.routes), "X-Imagegate-Attempts": str(produced.attempts)}
-    return Response(ImagesResponse(created=int(time.time()), data=data), headers=headers)
+    answer = ImagesResponse(created=int(time.time()), data=data)
+    usages = [usage for usage in produced.image_usages if usage is not None]
+    if usages:
+        spent, made = sum(u.input_tokens for u in usages), sum(u.output_tokens for u in usages)
+        answer.usage = ImageUsage(spent, made, spent + made)
+    return Response(answer, headers=headers)
 
 
 async def _base64_of(picture: Picture, resources: Resources) -> str:

@@ -43,6 +43,8 @@ class ImageRecordOut(msgspec.Struct):
     image: str
     url: str
     cost: float | None
+    input_tokens: int | None
+    output_tokens: int | None
     latency_ms: float
     attempts: int
     object: str = "image"
@@ -190,6 +192,8 @@ def shown(record: ImageRecord) -> ImageRecordOut:
         image=record.image_name,
         url=record.link,
         cost=record.cost,
+        input_tokens=record.input_tokens,
+        output_tokens=record.output_tokens,
         latency_ms=record.latency_ms,
         attempts=record.attempts,
     )

@@ -177,7 +177,7 @@ async def test_migrations_build_the_schema_from_an_empty_database_and_can_be_rep
         emptied = await connection.run_sync(lambda sync: sqlalchemy.inspect(sync).get_table_names())
         await connection.run_sync(migrate)  # …and up again
         rebuilt = await connection.run_sync(lambda sync: sqlalchemy.inspect(sync).get_table_names())
-        for earlier in ("0001",):  # from each earlier revision to the newest
+        for earlier in ("0001", "0002", "0003"):  # from each earlier revision to the newest
             await connection.run_sync(lambda sync, to=earlier: command.downgrade(alembic_config(sync), to))
             await connection.run_sync(migrate)
         columns = await connection.run_sync(lambda sync: sqlalchemy.inspect(sync).get_columns("images"))
@@ -241,3 +241,35 @@ async def test_the_widest_client_seed_is_kept(httpx_mock: HTTPXMock, database_ur
         assert (await client.post("/v1/images/generations", json=body, headers=auth(ALICE))).status_code == 200
         [record] = (await records(client, ALICE))["data"]
     assert record["seed"] == 2**32 - 1
+
+
+async def test_a_vendors_token_usage_is_priced_recorded_and_answered(httpx_mock: HTTPXMock, database_url: str) -> None:
+    env = vendor_env(1, "openai", "https://t.example/v1", "pic=gpt-image-1", "sk-t-000000000001") | {
+        "IMAGE_GEN_COST_1": "0.04",
+        "IMAGE_GEN_TOKEN_PRICE_1": "input=5,output=40",
+        "AUTHORIZED_API_KEY": ALICE,
+        "DATABASE_URL": database_url,
+    }
+    usage = {"input_tokens": 50, "output_tokens": 4160, "total_tokens": 4210}
+    httpx_mock.add_response(
+        url="https://t.example/v1/images/generations", json={"data": [{"b64_json": b64(png())}], "usage": usage}
+    )
+    async with app_client(make_settings(env)) as client:
+        reply = await client.post(
+            "/v1/images/generations", json={"prompt": "a fox", "model": "pic"}, headers=auth(ALICE)
+        )
+        [record] = (await records(client, ALICE))["data"]
+        spent = (await client.get("/v1/usage", headers=auth(ALICE))).json()
+    assert reply.json()["usage"] == {"input_tokens": 50, "output_tokens": 4160, "total_tokens": 4210}
+    cost = (50 * 5 + 4160 * 40) / 1_000_000
+    assert (record["input_tokens"], record["output_tokens"], record["cost"]) == (50, 4160, pytest.approx(cost))
+    assert spent["total_cost"] == pytest.approx(cost)
+
+
+async def test_without_usage_the_price_per_image_applies_and_the_answer_has_no_usage(
+    vendor: None, database_url: str
+) -> None:
+    async with app_client(make_settings(ENV | {"DATABASE_URL": database_url})) as client:
+        reply = await make(client, ALICE, "a fox")
+        [record] = (await records(client, ALICE))["data"]
+    assert "usage" not in reply and record["cost"] == 0.04 and record["input_tokens"] is None
