@@ -26,6 +26,7 @@ from gateway.schemas import (
     ImageEditRequest,
     ImageGenerationRequest,
     ImagesResponse,
+    TemplateIn,
 )
 
 Document = dict[str, Any]
@@ -35,6 +36,7 @@ JSON_BODIES: dict[tuple[str, str], type[msgspec.Struct]] = {
     ("/v1/images/generations", "post"): ImageGenerationRequest,
     ("/v1/images/edits", "post"): ImageEditRequest,
     ("/v1/images/variations", "post"): ImageEditRequest,
+    ("/v1/templates", "post"): TemplateIn,
 }
 ANSWERS: dict[str, type[msgspec.Struct]] = {
     "/v1/chat/completions": ChatCompletion,

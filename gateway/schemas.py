@@ -95,6 +95,21 @@ class ImageGenerationRequest(msgspec.Struct):
     """A saved template by name (``template_id`` by id): its model, prompt, size and presets, where not given."""
 
 
+class TemplateIn(msgspec.Struct):
+    """``POST /v1/templates``: a saved preset (see gateway/templates.py)."""
+
+    name: str
+    model: str
+    prompt: str = "{prompt}"
+    size: str | None = None
+    aspect_ratio: str | None = None
+    style: str | None = None
+    negative_prompt: str | None = None
+    steps: int | None = None
+    guidance: float | None = None
+    as_model: bool = False
+
+
 class ImageReference(msgspec.Struct):
     """OpenAI's newer form of an input picture: ``{"image_url": "…"}`` (or ``{"image_url": {"url": "…"}}``)."""
 

@@ -15,20 +15,8 @@ from gateway.image_options import MAX_TEXT, ratio_size, requested_size
 from gateway.resources import Resources
 from gateway.routes.body import read_body
 from gateway.routes.records import visible_to
+from gateway.schemas import TemplateIn
 from gateway.templates import Template
-
-
-class TemplateIn(msgspec.Struct):
-    name: str
-    model: str
-    prompt: str = "{prompt}"
-    size: str | None = None
-    aspect_ratio: str | None = None
-    style: str | None = None
-    negative_prompt: str | None = None
-    steps: int | None = None
-    guidance: float | None = None
-    as_model: bool = False
 
 
 class TemplateOut(msgspec.Struct):

@@ -22,6 +22,13 @@ ROUTES = {
     ("/health", "get"),
     ("/health/ready", "get"),
     ("/image-proxy/{name}", "get"),
+    ("/v1/images", "get"),
+    ("/v1/images/{record_id}", "get"),
+    ("/v1/images/{record_id}", "delete"),
+    ("/v1/usage", "get"),
+    ("/v1/templates", "post"),
+    ("/v1/templates", "get"),
+    ("/api/analytics/costs", "get"),
 }
 
 
