@@ -6,6 +6,7 @@ gateway (``imagegate serve``, JSON logs at info level to a temporary file) and `
 each run. Failed responses and socket errors are counted, never raised.
 
     python bench/concurrency.py table [--latencies 0 0.1] [--concurrency 10 100 1000] [--seconds 10]
+                                      [--database-url postgresql://…]
                                       [--portkey URL [--portkey-header NAME:VALUE ...] [--portkey-pid PID]]
     python bench/concurrency.py inflight [--connections 5000] [--seconds 20] [--latency 5]
     python bench/concurrency.py stall [--only NAME ...] [--budget 10]
@@ -265,7 +266,8 @@ def gateway_row(
 ) -> Row:
     """A fresh gateway for one row, so a stuck run cannot spill into the next."""
     try:
-        with gateway_server(gateway_env(vendor.url, workdir), cwd=workdir) as gateway:
+        database = {"DATABASE_URL": args.database_url} if args.database_url else {}
+        with gateway_server(gateway_env(vendor.url, workdir, **database), cwd=workdir) as gateway:
             target = Target("gateway", f"{gateway.url}/v1/images/generations", client_headers(), gateway.process.pid)
             return measure(target, latency, concurrency, args.seconds, base)
     except Exception as error:  # a gateway that does not start
@@ -687,6 +689,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     table.add_argument("--portkey", help="base URL of a Portkey gateway to measure too")
     table.add_argument("--portkey-header", action="append", help="NAME:VALUE, repeatable; replaces the defaults")
     table.add_argument("--portkey-pid", type=int, help="Portkey's PID for CPU figures (default: found by port)")
+    table.add_argument("--database-url", help="where the gateway keeps its records (default: SQLite in its workdir)")
     inflight = commands.add_parser("inflight", help="5,000 requests in flight while /health is polled")
     inflight.add_argument("--connections", type=int, default=5000)
     inflight.add_argument("--seconds", type=int, default=20)
