@@ -19,18 +19,10 @@ from gateway.schemas import TemplateIn
 from gateway.templates import Template
 
 
-class TemplateOut(msgspec.Struct):
+class TemplateOut(TemplateIn, kw_only=True):
+    """A saved template as the API shows it: what was sent, and its id."""
+
     id: str
-    name: str
-    model: str
-    prompt: str
-    size: str | None
-    aspect_ratio: str | None
-    style: str | None
-    negative_prompt: str | None
-    steps: int | None
-    guidance: float | None
-    as_model: bool
     object: str = "template"
 
 
