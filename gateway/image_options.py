@@ -81,10 +81,17 @@ def check_count(n: int, *, most: int) -> int:
 class ExtraFields(Protocol):
     """A request body carrying the extras (the images API's and the chat shortcuts' share the names)."""
 
-    seed: int | None
-    steps: int | None
-    negative_prompt: str | None
-    guidance: float | None
+    @property
+    def seed(self) -> int | None: ...
+
+    @property
+    def steps(self) -> int | None: ...
+
+    @property
+    def negative_prompt(self) -> str | None: ...
+
+    @property
+    def guidance(self) -> float | None: ...
 
 
 def check_extras(body: ExtraFields) -> Extras:

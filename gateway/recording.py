@@ -1,7 +1,9 @@
 """A request's pictures as records: who asked, through which endpoint and route, what was sent, what it cost.
 
-The handlers call ``keep_records`` once the pictures are stored and before the
-answer goes out; the journal writes them in the background.
+Every picture-making handler asks ``Accounting.allow`` before any vendor is
+called (the client's limits) and ``Accounting.record`` once the pictures are
+stored and before the answer goes out (the journal writes the records in the
+background; the limits count them).
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ import time
 from datetime import UTC, datetime
 
 from config import VendorGroup
+from gateway.limits import Limits
 from gateway.media import name_image, sniff
 from gateway.pipeline import Produced
 from gateway.records import Journal, Record
@@ -20,25 +23,52 @@ from gateway.signing import SignedLink
 from providers import Edit, TokenUsage
 
 
-def keep_records(
-    journal: Journal,
+class Accounting:
+    def __init__(self, journal: Journal, limits: Limits, router: Router) -> None:
+        self._journal = journal
+        self._limits = limits
+        self._router = router
+
+    async def allow(self, client: str, model: str, pictures: int) -> None:
+        """ClientLimited when ``pictures`` more of ``model`` would pass one of the client's limits."""
+        await self._limits.check(client, pictures, highest_price(self._router, model))
+
+    def record(
+        self,
+        produced: Produced,
+        *,
+        client: str,
+        endpoint: str,
+        model: str,
+        idea: str,
+        base_url: str,
+        started: float,
+        edit: Edit | None = None,
+    ) -> list[Record]:
+        """Queue one record per picture of ``produced`` and count them against the client's limits."""
+        groups = {route.name: route.group for route in self._router.routes_for(model)}
+        records = records_of(produced, groups, client, endpoint, model, idea, base_url, started, edit)
+        self._journal.write(records)
+        self._limits.count(client, records)
+        return records
+
+
+def records_of(
     produced: Produced,
-    *,
-    router: Router,
+    groups: dict[str, VendorGroup],
     client: str,
     endpoint: str,
     model: str,
     idea: str,
     base_url: str,
     started: float,
-    edit: Edit | None = None,
+    edit: Edit | None,
 ) -> list[Record]:
-    """Queue one record per picture of ``produced``; the records, for the answer to name them."""
+    """One record per picture of ``produced``."""
     now = datetime.now(UTC)
     latency_ms = round((time.perf_counter() - started) * 1000, 1)
-    groups = {route.name: route.group for route in router.routes_for(model)}
     source = _input_name(edit)
-    records = [
+    return [
         Record(
             id=record_id(),
             client=client,
@@ -64,8 +94,6 @@ def keep_records(
             produced.images, produced.seeds, produced.image_routes, produced.image_usages, strict=True
         )
     ]
-    journal.write(records)
-    return records
 
 
 def price(group: VendorGroup, model: str, usage: TokenUsage | None) -> float | None:

@@ -23,6 +23,7 @@ from gateway.keys import CooldownPolicy
 from gateway.limits import Limits
 from gateway.media import MediaStore, open_store
 from gateway.pipeline import ImagePipeline
+from gateway.recording import Accounting
 from gateway.records import Database, Journal, open_database
 from gateway.remote_images import RemoteImages
 from gateway.rewrite import build_rewriter
@@ -54,7 +55,7 @@ class Resources:
     inputs: InputPictures
     database: Database
     journal: Journal
-    limits: Limits
+    accounting: Accounting
     templates: Templates
 
 
@@ -113,6 +114,7 @@ def build_resources(
     fetcher = ImageFetcher(media, fetch_policy(settings))
     signer = link_signer(settings)
     remote_images = RemoteImages(store, fetcher, signer)
+    journal = Journal(database)
     return Resources(
         settings=settings,
         store=store,
@@ -129,8 +131,8 @@ def build_resources(
         ),
         inputs=InputPictures(store, fetcher, remote_images, max_bytes=settings.media_max_bytes),
         database=database,
-        journal=Journal(database),
-        limits=Limits(settings.client_limits, database),
+        journal=journal,
+        accounting=Accounting(journal, Limits(settings.client_limits, database), router),
         templates=Templates(database),
     )
 

@@ -89,13 +89,12 @@ def _known_names() -> set[str]:
 
 def _unknown_names(environment: dict[str, str]) -> list[str]:
     known = _known_names()
-    indexed_examples = [f"IMAGE_GEN_{field}_1" for field in INDEXED_FIELDS]
+    candidates = sorted(known) + [f"IMAGE_GEN_{field}_1" for field in INDEXED_FIELDS]
     found = []
     for name in sorted(environment):
         upper = name.upper()
         if not upper.startswith(WATCHED_PREFIXES) or upper in known or INDEXED_NAME.match(upper):
             continue
-        candidates = sorted(known) + indexed_examples
         shape = re.sub(r"_\d+$", "_1", upper)
         close = difflib.get_close_matches(shape, candidates, n=1, cutoff=0.75)
         if close and close[0].endswith("_1") and shape != upper:

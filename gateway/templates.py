@@ -74,15 +74,17 @@ class Templates:
     def __init__(self, database: Database) -> None:
         self._database = database
         self._by_id: dict[str, Template] = {}
+        self._by_name: dict[str, Template] = {}
 
     async def load(self) -> None:
         async with self._database.sessions() as session:
             rows = (await session.scalars(select(TemplateRow))).all()
         self._by_id = {row.id: _template(row) for row in rows}
+        self._by_name = {template.name: template for template in self._by_id.values()}
 
     def find(self, reference: str) -> Template | None:
-        """A template by id or by name."""
-        return self._by_id.get(reference) or next((t for t in self._by_id.values() if t.name == reference), None)
+        """A template by id or by name (asked on every chat and images request: two dictionary lookups)."""
+        return self._by_id.get(reference) or self._by_name.get(reference)
 
     def named(self, template_id: str | None, name: str | None) -> Template | None:
         """The template a request names (``template_id`` or ``template``); a 404 for one that does not exist."""
@@ -117,6 +119,7 @@ class Templates:
         async with self._database.sessions() as session, session.begin():
             session.add(TemplateRow(**_fields(saved), created_at=datetime.now(UTC)))
         self._by_id[saved.id] = saved
+        self._by_name[saved.name] = saved
         return saved
 
     async def delete(self, template_id: str, client: str | None) -> None:
@@ -126,6 +129,7 @@ class Templates:
         async with self._database.sessions() as session, session.begin():
             await session.execute(delete(TemplateRow).where(TemplateRow.id == template_id))
         del self._by_id[template_id]
+        del self._by_name[found.name]
 
 
 FIELDS = tuple(field.name for field in dataclasses.fields(Template))

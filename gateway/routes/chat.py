@@ -24,7 +24,6 @@ from gateway.image_options import check_count, check_extras, ratio_size, request
 from gateway.input_images import size_of_input
 from gateway.pipeline import Produced
 from gateway.prompt import Size
-from gateway.recording import highest_price, keep_records
 from gateway.render import chat_completion, completion_id, image_parts, markdown, text_stream, usage_of
 from gateway.resources import Resources
 from gateway.routes.body import read_body
@@ -78,14 +77,12 @@ async def create_chat_completion(
     rewrite = rewrite_wanted(body.rewrite, request.headers)
 
     client = client_of(request)
-    await resources.limits.check(client, n, highest_price(pipeline.router, body.model))
+    await resources.accounting.allow(client, body.model, n)
 
     def answer_of(produced: Produced) -> Delta:
         """The answer's Markdown (and images field); the pictures are recorded (and counted) first."""
-        records = keep_records(
-            resources.journal,
+        resources.accounting.record(
             produced,
-            router=pipeline.router,
             client=client,
             endpoint="chat.completions",
             model=body.model,
@@ -94,7 +91,6 @@ async def create_chat_completion(
             started=started,
             edit=edit,
         )
-        resources.limits.count(client, records)
         content = markdown(produced, base_url, show_prompt=settings.show_revised_prompt)
         return Delta(content=content, images=image_parts(produced, base_url) if settings.chat_images_field else None)
 

@@ -31,7 +31,6 @@ from gateway.image_options import (
 )
 from gateway.input_images import size_of_input
 from gateway.prompt import ParsedPrompt
-from gateway.recording import highest_price, keep_records
 from gateway.resources import Resources
 from gateway.routes.body import read_body
 from gateway.routes.images import MAX_IMAGES, images_answer
@@ -87,14 +86,12 @@ async def _edit(request: Request[Any, Any, Any], resources: Resources, *, variat
     output = check_output(size[0], size[1], body.output_format, body.output_compression)
     edit = Edit(tuple(images), mask, strength, variation)
     client = client_of(request)
-    await resources.limits.check(client, n, highest_price(pipeline.router, model))
+    await resources.accounting.allow(client, model, n)
     produced = await pipeline.produce(
         model, ParsedPrompt(prompt, size[0], size[1]), n=n, extras=extras, rewrite=False, edit=edit, output=output
     )
-    records = keep_records(
-        resources.journal,
+    resources.accounting.record(
         produced,
-        router=pipeline.router,
         client=client,
         endpoint="images.variations" if variation else "images.edits",
         model=model,
@@ -103,7 +100,6 @@ async def _edit(request: Request[Any, Any, Any], resources: Resources, *, variat
         started=started,
         edit=edit,
     )
-    resources.limits.count(client, records)
     return await images_answer(produced, response_format, request, resources)
 
 

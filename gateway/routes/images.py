@@ -31,7 +31,6 @@ from gateway.image_options import (
 )
 from gateway.pipeline import Picture, Produced
 from gateway.prompt import ParsedPrompt
-from gateway.recording import highest_price, keep_records
 from gateway.render import image_link
 from gateway.resources import Resources
 from gateway.routes.body import read_body
@@ -67,7 +66,7 @@ async def create_images(
     extras = check_extras(body)
     parsed = ParsedPrompt(styled_prompt(prompt, body.style, body.background), size[0], size[1])
     client = client_of(request)
-    await resources.limits.check(client, n, highest_price(pipeline.router, model))
+    await resources.accounting.allow(client, model, n)
     produced = await pipeline.produce(
         model,
         parsed,
@@ -76,10 +75,8 @@ async def create_images(
         rewrite=rewrite_wanted(body.rewrite, request.headers),
         output=output,
     )
-    records = keep_records(
-        resources.journal,
+    resources.accounting.record(
         produced,
-        router=pipeline.router,
         client=client,
         endpoint="images.generations",
         model=model,
@@ -87,7 +84,6 @@ async def create_images(
         base_url=public_base_url(request, settings),
         started=started,
     )
-    resources.limits.count(client, records)
     return await images_answer(produced, response_format, request, resources)
 
 

@@ -11,12 +11,15 @@ from litestar.params import FromPath
 
 from gateway.auth import client_of
 from gateway.errors import InvalidRequest, NotFound
-from gateway.image_options import MAX_TEXT, ratio_size, requested_size
+from gateway.image_options import MAX_TEXT, Extras, check_extras, ratio_size, requested_size
 from gateway.resources import Resources
 from gateway.routes.body import read_body
 from gateway.routes.records import visible_to
 from gateway.schemas import TemplateIn
 from gateway.templates import Template
+
+MAX_STYLE = 200
+"""The column's width: a longer style is a 400, not a database error."""
 
 
 class TemplateOut(TemplateIn, kw_only=True):
@@ -52,6 +55,9 @@ async def create_template(request: Request[Any, Any, Any], resources: NamedDepen
     requested_size(body.size, multiple=resources.pipeline.size_multiple(body.model))
     if body.aspect_ratio:
         ratio_size(body.aspect_ratio, resources.settings.aspect_ratios)
+    if body.style is not None and len(body.style) > MAX_STYLE:
+        raise InvalidRequest(f"style is longer than {MAX_STYLE} characters", param="style")
+    check_extras(Extras(None, body.steps, body.negative_prompt, body.guidance))  # presets: the requests' own bounds
     fields = msgspec.structs.asdict(body) | {"name": name}
     saved = await resources.templates.create(Template(id="", client=client_of(request), **fields))
     return shown(saved)

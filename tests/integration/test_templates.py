@@ -101,6 +101,9 @@ async def test_templates_are_listed_read_and_deleted(settings: Any) -> None:
         ({"model": "nope"}, "model"),
         ({"name": "pic"}, "name"),
         ({"aspect_ratio": "9:1"}, "aspect_ratio"),
+        ({"style": "x" * 201}, "style"),
+        ({"steps": 0}, "steps"),
+        ({"guidance": 99}, "guidance"),
     ],
 )
 async def test_a_bad_template_is_a_400_naming_the_field(settings: Any, change: dict[str, str], param: str) -> None:
