@@ -89,7 +89,7 @@ def configure_logging(log_format: str = "auto", level: str = "info", secrets: It
     root = logging.getLogger()
     root.handlers = [handler]
     root.setLevel(level.upper())
-    for noisy in ("httpx", "httpcore"):
+    for noisy in ("httpx", "httpcore", "alembic"):  # alembic: two INFO lines per start, through stdlib logging
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
