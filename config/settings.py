@@ -138,6 +138,17 @@ class Settings(BaseSettings):
     """Peers (addresses or CIDRs, ``*`` for any) whose X-Forwarded-* and Forwarded headers are believed."""
     database_url: str | None = None
     """Where records are kept: ``postgresql://…`` for several replicas; unset: SQLite in ``DATA_DIR``."""
+    batch_max_prompts: int = Field(default=100, ge=1, le=10_000)
+    """Prompts one ``POST /v1/images/batches`` may carry."""
+    batch_concurrency: int = Field(default=2, ge=1)
+    """Batch prompts made at once in this process (across all batches), so batches leave room for live requests."""
+    batch_lease_seconds: float = Field(default=60.0, gt=0)
+    """A process holds a batch this long between renewals; a crashed one's batches are taken over after it."""
+    webhook_secret: SecretStr | None = None
+    """HMAC key of webhook signatures; generated into ``DATA_DIR/webhook-secret`` when unset."""
+    webhook_attempts: int = Field(default=6, ge=1, le=20)
+    webhook_backoff_seconds: float = Field(default=2.0, ge=0)
+    """Waits between webhook attempts: 1, 2, 4… times this (at most 5 minutes)."""
     data_dir: Path = Path("./data")
     """Where the generated IMAGE_PROXY_SECRET is kept."""
     media_store: str = "file://./data/media"
@@ -369,7 +380,8 @@ class Settings(BaseSettings):
         keys += [*self.openai_api_key, *self.flux_gen_api_key, *self.authorized_api_key]
         keys += [SecretStr(key.get_secret_value().partition(":")[2]) for key in self.authorized_api_key]  # name:key
         keys = [key for key in keys if key.get_secret_value()]
-        keys += [s for s in (self.image_proxy_secret, self.metrics_key, self.admin_api_key) if s is not None]
+        secrets = (self.image_proxy_secret, self.metrics_key, self.admin_api_key, self.webhook_secret)
+        keys += [s for s in secrets if s is not None]
         return [key.get_secret_value() for key in keys]
 
 

@@ -13,6 +13,7 @@ from gateway.cors import cors_config
 from gateway.errors import EXCEPTION_HANDLERS
 from gateway.logging import configure_logging, request_log_middleware
 from gateway.openapi import get_openapi, openapi_config
+from gateway.routes.batches import cancel_image_batch, create_batch, get_image_batch, list_image_batches
 from gateway.routes.chat import create_chat_completion
 from gateway.routes.edits import create_image_edit, create_image_variation
 from gateway.routes.health import get_health, get_readiness
@@ -50,6 +51,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
             get_usage,
             create_template,
             list_templates,
+            create_batch,
+            list_image_batches,
+            get_image_batch,
+            cancel_image_batch,
             get_template,
             delete_template,
         ],

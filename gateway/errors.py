@@ -117,6 +117,7 @@ class ClientLimited(ApiError):
 
     def __init__(self, message: str, *, limit: str, retry_after: float) -> None:
         super().__init__(message, param=limit, headers={"Retry-After": str(max(1, math.ceil(retry_after)))})
+        self.retry_after = retry_after
 
 
 class NoCapacity(ApiError):

@@ -17,6 +17,7 @@ TEMPLATES = (
     ("/v1/models/", "/v1/models/{id}"),
     ("/v1/images/img_", "/v1/images/{id}"),
     ("/v1/templates/", "/v1/templates/{id}"),
+    ("/v1/images/batches/", "/v1/images/batches/{id}"),
 )
 STATIC_PATHS = frozenset(
     {
@@ -38,6 +39,7 @@ STATIC_PATHS = frozenset(
         "/v1/usage",
         "/api/analytics/costs",
         "/v1/templates",
+        "/v1/images/batches",
     }
 )
 

@@ -23,6 +23,7 @@ from gateway.schemas import (
     ChatCompletionChunk,
     ChatCompletionRequest,
     ErrorBody,
+    ImageBatchRequest,
     ImageEditRequest,
     ImageGenerationRequest,
     ImagesResponse,
@@ -37,6 +38,7 @@ JSON_BODIES: dict[tuple[str, str], type[msgspec.Struct]] = {
     ("/v1/images/edits", "post"): ImageEditRequest,
     ("/v1/images/variations", "post"): ImageEditRequest,
     ("/v1/templates", "post"): TemplateIn,
+    ("/v1/images/batches", "post"): ImageBatchRequest,
 }
 ANSWERS: dict[str, type[msgspec.Struct]] = {
     "/v1/chat/completions": ChatCompletion,

@@ -46,11 +46,29 @@ class Accounting:
         edit: Edit | None = None,
     ) -> list[Record]:
         """Queue one record per picture of ``produced`` and count them against the client's limits."""
-        groups = {route.name: route.group for route in self._router.routes_for(model)}
-        records = records_of(produced, groups, client, endpoint, model, idea, base_url, started, edit)
+        records = self.records(produced, client, endpoint, model, idea, base_url, started, edit)
         self._journal.write(records)
-        self._limits.count(client, records)
+        self.count(client, records)
         return records
+
+    def records(
+        self,
+        produced: Produced,
+        client: str,
+        endpoint: str,
+        model: str,
+        idea: str,
+        base_url: str,
+        started: float,
+        edit: Edit | None = None,
+    ) -> list[Record]:
+        """One record per picture of ``produced``, priced at the route that made it (written by the caller)."""
+        groups = {route.name: route.group for route in self._router.routes_for(model)}
+        return records_of(produced, groups, client, endpoint, model, idea, base_url, started, edit)
+
+    def count(self, client: str, records: list[Record]) -> None:
+        """Count written ``records`` against the client's limits."""
+        self._limits.count(client, records)
 
 
 def records_of(

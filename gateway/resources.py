@@ -17,6 +17,8 @@ from litestar.datastructures import State
 from litestar.di import Provide
 
 from config import Settings
+from gateway.addresses import AddressGuard
+from gateway.batches import Batches
 from gateway.fetch import FetchPolicy, ImageFetcher, media_client
 from gateway.input_images import InputPictures
 from gateway.keys import CooldownPolicy
@@ -33,6 +35,8 @@ from gateway.signing import LinkSigner, load_or_create_secret
 from gateway.streaming import BackgroundWork
 from gateway.templates import Templates
 from gateway.transport import pooled_client
+from gateway.webhooks import SECRET_FILE as WEBHOOK_SECRET_FILE
+from gateway.webhooks import Webhooks
 
 INJECTED = ("router", "store", "remote_images")
 """The resources a handler that needs only one may ask for by name; others take ``resources`` whole.
@@ -57,6 +61,8 @@ class Resources:
     journal: Journal
     accounting: Accounting
     templates: Templates
+    webhooks: Webhooks
+    batches: Batches
 
 
 def fetch_policy(settings: Settings) -> FetchPolicy:
@@ -76,6 +82,18 @@ def vendor_client(settings: Settings) -> httpx.AsyncClient:
         max_waiting=settings.vendor_max_queued,
         timeout=httpx.Timeout(settings.vendor_timeout_seconds, connect=10.0),
         headers={"Accept-Encoding": "gzip, deflate"},
+    )
+
+
+def webhooks(settings: Settings, media: httpx.AsyncClient) -> Webhooks:
+    """Webhooks go out through the media client: the same address policy as every download."""
+    secret = settings.webhook_secret
+    return Webhooks(
+        media,
+        secret.get_secret_value().encode() if secret else load_or_create_secret(settings.data_dir, WEBHOOK_SECRET_FILE),
+        AddressGuard(allow_private=settings.media_allow_private_networks),
+        attempts=settings.webhook_attempts,
+        backoff=settings.webhook_backoff_seconds,
     )
 
 
@@ -115,11 +133,15 @@ def build_resources(
     signer = link_signer(settings)
     remote_images = RemoteImages(store, fetcher, signer)
     journal = Journal(database)
+    pipeline = ImagePipeline(router, store, fetcher, signer, settings, rewriter=rewriter)
+    accounting = Accounting(journal, Limits(settings.client_limits, database), router)
+    templates = Templates(database)
+    outbound = webhooks(settings, media)
     return Resources(
         settings=settings,
         store=store,
         router=router,
-        pipeline=ImagePipeline(router, store, fetcher, signer, settings, rewriter=rewriter),
+        pipeline=pipeline,
         remote_images=remote_images,
         background=BackgroundWork(),
         side_requests=SideRequests(
@@ -132,8 +154,10 @@ def build_resources(
         inputs=InputPictures(store, fetcher, remote_images, max_bytes=settings.media_max_bytes),
         database=database,
         journal=journal,
-        accounting=Accounting(journal, Limits(settings.client_limits, database), router),
-        templates=Templates(database),
+        accounting=accounting,
+        templates=templates,
+        webhooks=outbound,
+        batches=Batches(database, pipeline, accounting, templates, outbound, settings),
     )
 
 
@@ -148,10 +172,12 @@ async def lifespan(app: Litestar) -> AsyncIterator[None]:
         resources = build_resources(settings, client, media, database)
         resources.journal.start()
         await resources.templates.load()
+        resources.batches.start()
         app.state.resources = resources
         try:
             yield
         finally:
+            await resources.batches.stop(settings.shutdown_grace_seconds)
             await resources.background.drain(settings.shutdown_grace_seconds)
             await resources.journal.stop(settings.shutdown_grace_seconds)
 

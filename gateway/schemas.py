@@ -71,10 +71,9 @@ class ChatCompletionRequest(msgspec.Struct):
     template: str | None = None
 
 
-class ImageGenerationRequest(msgspec.Struct):
-    """``POST /v1/images/generations``: OpenAI's fields plus the other image services' extras. Unknown fields pass."""
+class GenerationOptions(msgspec.Struct):
+    """Every field of a generations request but its prompt (a batch applies them to each of its prompts)."""
 
-    prompt: str
     model: str | None = None
     n: int = 1
     size: str | None = None
@@ -93,6 +92,20 @@ class ImageGenerationRequest(msgspec.Struct):
     template_id: str | None = None
     template: str | None = None
     """A saved template by name (``template_id`` by id): its model, prompt, size and presets, where not given."""
+
+
+class ImageGenerationRequest(GenerationOptions, kw_only=True):
+    """``POST /v1/images/generations``: OpenAI's fields plus the other image services' extras. Unknown fields pass."""
+
+    prompt: str
+
+
+class ImageBatchRequest(GenerationOptions, kw_only=True):
+    """``POST /v1/images/batches``: prompts made in the background with the same options, and who to tell."""
+
+    prompts: list[str]
+    webhook_url: str | None = None
+    """Gets one signed POST (the batch, as GET shows it) when the batch ends."""
 
 
 class TemplateIn(msgspec.Struct):
@@ -296,6 +309,66 @@ class Readiness(msgspec.Struct, omit_defaults=True):
     providers: list[ProviderHealth]
     rewriting: ProviderHealth | None = None
     """The prompt-rewriting LLM's keys, when one is configured (a failing LLM never makes the gateway unready)."""
+
+
+class ImageRecordOut(msgspec.Struct):
+    id: str
+    created_at: int
+    client: str
+    model: str
+    route: str
+    endpoint: str
+    idea: str
+    prompt: str
+    width: int
+    height: int
+    seed: int | None
+    input_image: str | None
+    image: str
+    url: str
+    cost: float | None
+    input_tokens: int | None
+    output_tokens: int | None
+    latency_ms: float
+    attempts: int
+    object: str = "image"
+
+
+class BatchCounts(msgspec.Struct):
+    total: int
+    completed: int
+    failed: int
+    cancelled: int
+
+
+class BatchItemOut(msgspec.Struct):
+    index: int
+    prompt: str
+    status: str
+    """``queued``, ``done``, ``failed`` or ``cancelled``."""
+    error: str | None
+    images: list[ImageRecordOut]
+
+
+class BatchOut(msgspec.Struct):
+    """A batch as ``/v1/images/batches`` shows it (and its webhook sends it); ``items`` only for one batch."""
+
+    id: str
+    status: str
+    """``in_progress``, ``completed`` or ``cancelled``."""
+    model: str
+    created_at: int
+    finished_at: int | None
+    request_counts: BatchCounts
+    webhook_url: str | None
+    webhook_status: str | None
+    items: list[BatchItemOut] | None = None
+    object: str = "image.batch"
+
+
+class BatchList(msgspec.Struct):
+    data: list[BatchOut]
+    object: str = "list"
 
 
 def to_json(value: Any) -> bytes:

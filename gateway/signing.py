@@ -43,9 +43,9 @@ class LinkSigner:
         return hmac.compare_digest(self.sign(url).sig.encode(), sig.strip().lower().encode())
 
 
-def load_or_create_secret(data_dir: Path) -> bytes:
-    """The secret kept in ``data_dir``, created on first use; replicas starting together agree on one."""
-    path = data_dir / SECRET_FILE
+def load_or_create_secret(data_dir: Path, name: str = SECRET_FILE) -> bytes:
+    """The secret kept in ``data_dir/name``, created on first use; replicas starting together agree on one."""
+    path = data_dir / name
     try:
         return path.read_bytes().strip()
     except FileNotFoundError:

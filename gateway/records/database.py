@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
@@ -12,7 +14,6 @@ from alembic.config import Config
 from sqlalchemy import event
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
-from sqlalchemy.pool import StaticPool
 
 from config import Settings
 
@@ -23,9 +24,13 @@ DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg", "po
 class Database:
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
+    scratch: Path | None = None
+    """The temporary directory an ``sqlite:///:memory:`` database lives in, removed on close."""
 
     async def close(self) -> None:
         await self.engine.dispose()
+        if self.scratch is not None:
+            shutil.rmtree(self.scratch, ignore_errors=True)
 
 
 def database_url(settings: Settings) -> str:
@@ -38,19 +43,22 @@ def database_url(settings: Settings) -> str:
 async def open_database(settings: Settings) -> Database:
     """The engine for ``DATABASE_URL``, with the schema migrated to the newest revision."""
     url = database_url(settings)
-    options: dict[str, Any] = {}
+    scratch = None
     if url.startswith("sqlite"):
-        path = url.partition(":///")[2]
+        driver, _, path = url.partition(":///")
         if path in ("", ":memory:"):
-            options["poolclass"] = StaticPool  # one connection, or every session would see its own empty database
+            # SQLite's own in-memory database belongs to one connection (gone with it, and shared by every session
+            # at once); a file in a private temporary directory acts like the real thing and goes on close.
+            scratch = Path(tempfile.mkdtemp(prefix="imagegate-db-"))
+            url = f"{driver}:///{scratch / 'imagegate.db'}"
         else:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_async_engine(url, **options)
+    engine = create_async_engine(url)
     if url.startswith("sqlite"):
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
     async with engine.begin() as connection:
         await connection.run_sync(migrate)
-    return Database(engine, async_sessionmaker(engine, expire_on_commit=False))
+    return Database(engine, async_sessionmaker(engine, expire_on_commit=False), scratch)
 
 
 def migrate(connection: Connection, revision: str = "head") -> None:

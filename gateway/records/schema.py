@@ -2,10 +2,27 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
-from sqlalchemy import BigInteger, Boolean, DateTime, Float, Index, Integer, String, Text
+from sqlalchemy import BigInteger, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """A moment in UTC, read back aware on every database (SQLite keeps no zone and would hand back naive times)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        return value.astimezone(UTC) if value is not None else None
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None or value.tzinfo is not None:
+            return value
+        return value.replace(tzinfo=UTC)
 
 
 class Base(DeclarativeBase):
@@ -39,7 +56,7 @@ class ImageRecord(Base):
     output_tokens: Mapped[int | None] = mapped_column(Integer, nullable=True)
     latency_ms: Mapped[float] = mapped_column(Float)
     attempts: Mapped[int] = mapped_column(Integer)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     deleted: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
@@ -60,4 +77,48 @@ class TemplateRow(Base):
     steps: Mapped[int | None] = mapped_column(Integer, nullable=True)
     guidance: Mapped[float | None] = mapped_column(Float, nullable=True)
     as_model: Mapped[bool] = mapped_column(Boolean, default=False)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class BatchRow(Base):
+    """A batch of prompts: whose, with which options, how far along, and its webhook's state.
+
+    ``claimed_until`` is the lease of the process running it: another process (or
+    this one after a restart) takes it over once the lease has run out.
+    """
+
+    __tablename__ = "batches"
+    __table_args__ = (
+        Index("ix_batches_client_created", "client", "created_at"),
+        Index("ix_batches_status", "status"),
+    )
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    client: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(20))
+    model: Mapped[str] = mapped_column(String(200))
+    options: Mapped[str] = mapped_column(Text)
+    """The request's generation fields as JSON, applied to each prompt."""
+    base_url: Mapped[str] = mapped_column(Text)
+    """The public address the batch was submitted to, for its pictures' links."""
+    webhook_url: Mapped[str | None] = mapped_column(Text, nullable=True)
+    webhook_status: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    webhook_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    claimed_until: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+
+
+class BatchItemRow(Base):
+    """One prompt of a batch: queued, done (its records) or failed (why)."""
+
+    __tablename__ = "batch_items"
+
+    batch_id: Mapped[str] = mapped_column(String(40), ForeignKey("batches.id"), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer, primary_key=True)
+    prompt: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(20))
+    record_ids: Mapped[str] = mapped_column(Text, default="")
+    """The item's records, comma-separated."""
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)

@@ -20,6 +20,7 @@ from litestar.di import NamedDependency
 
 from gateway.auth import client_of
 from gateway.errors import InvalidRequest
+from gateway.generation import MAX_IMAGES
 from gateway.image_options import (
     MAX_TEXT,
     check_count,
@@ -33,7 +34,7 @@ from gateway.input_images import size_of_input
 from gateway.prompt import ParsedPrompt
 from gateway.resources import Resources
 from gateway.routes.body import read_body
-from gateway.routes.images import MAX_IMAGES, images_answer
+from gateway.routes.images import images_answer
 from gateway.schemas import ImageEditRequest, ImagesResponse
 from gateway.templates import filled
 from gateway.urls import public_base_url

@@ -17,30 +17,16 @@ from litestar import Request, Response, post
 from litestar.di import NamedDependency
 
 from gateway.auth import client_of
-from gateway.errors import InvalidRequest, NotFound
-from gateway.image_options import (
-    MAX_TEXT,
-    check_count,
-    check_extras,
-    check_output,
-    check_response_format,
-    ratio_size,
-    requested_size,
-    rewrite_wanted,
-    styled_prompt,
-)
+from gateway.errors import NotFound
+from gateway.generation import planned
+from gateway.image_options import check_response_format, rewrite_wanted
 from gateway.pipeline import Picture, Produced
-from gateway.prompt import ParsedPrompt
 from gateway.render import image_link
 from gateway.resources import Resources
 from gateway.routes.body import read_body
 from gateway.schemas import ImageData, ImageGenerationRequest, ImagesResponse, ImageUsage
 from gateway.signing import SignedLink
-from gateway.templates import filled
 from gateway.urls import public_base_url
-
-MAX_IMAGES = 8
-MIN_PROMPT = 3
 
 
 @post("/images/generations", status_code=200)
@@ -48,40 +34,26 @@ async def create_images(
     request: Request[Any, Any, Any], resources: NamedDependency[Resources]
 ) -> Response[ImagesResponse]:
     started = time.perf_counter()
-    settings, pipeline = resources.settings, resources.pipeline
     body = await read_body(request, ImageGenerationRequest)
-    body = filled(body, resources.templates.chosen(body.template_id, body.template, body.model))
-    prompt = body.prompt.strip()
-    if len(prompt) < MIN_PROMPT:
-        raise InvalidRequest(f"prompt must be at least {MIN_PROMPT} characters", param="prompt")
-    if len(prompt) > MAX_TEXT:
-        raise InvalidRequest(f"prompt is longer than {MAX_TEXT} characters", param="prompt")
-    model = body.model or settings.default_image_model or pipeline.router.models[0]
-    size = requested_size(body.size, multiple=pipeline.size_multiple(model))
-    if size is None:
-        size = ratio_size(body.aspect_ratio, settings.aspect_ratios) if body.aspect_ratio else settings.default_size
-    n = check_count(body.n, most=MAX_IMAGES)
+    plan = planned(body, settings=resources.settings, pipeline=resources.pipeline, templates=resources.templates)
     response_format = check_response_format(body.response_format)
-    output = check_output(size[0], size[1], body.output_format, body.output_compression)
-    extras = check_extras(body)
-    parsed = ParsedPrompt(styled_prompt(prompt, body.style, body.background), size[0], size[1])
     client = client_of(request)
-    await resources.accounting.allow(client, model, n)
-    produced = await pipeline.produce(
-        model,
-        parsed,
-        n=n,
-        extras=extras,
+    await resources.accounting.allow(client, plan.model, plan.n)
+    produced = await resources.pipeline.produce(
+        plan.model,
+        plan.parsed,
+        n=plan.n,
+        extras=plan.extras,
         rewrite=rewrite_wanted(body.rewrite, request.headers),
-        output=output,
+        output=plan.output,
     )
     resources.accounting.record(
         produced,
         client=client,
         endpoint="images.generations",
-        model=model,
-        idea=prompt,
-        base_url=public_base_url(request, settings),
+        model=plan.model,
+        idea=plan.idea,
+        base_url=public_base_url(request, resources.settings),
         started=started,
     )
     return await images_answer(produced, response_format, request, resources)

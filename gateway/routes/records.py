@@ -22,32 +22,11 @@ from gateway.errors import InvalidRequest, NotFound
 from gateway.records.queries import BadCursor, get_image, list_images, mark_deleted, usage
 from gateway.records.schema import ImageRecord
 from gateway.resources import Resources
+from gateway.schemas import ImageRecordOut
+from gateway.views import shown
 
 MAX_PAGE = 200
 GROUPINGS = ("model", "client", "route", "day")
-
-
-class ImageRecordOut(msgspec.Struct):
-    id: str
-    created_at: int
-    client: str
-    model: str
-    route: str
-    endpoint: str
-    idea: str
-    prompt: str
-    width: int
-    height: int
-    seed: int | None
-    input_image: str | None
-    image: str
-    url: str
-    cost: float | None
-    input_tokens: int | None
-    output_tokens: int | None
-    latency_ms: float
-    attempts: int
-    object: str = "image"
 
 
 class ImageRecordList(msgspec.Struct):
@@ -173,30 +152,6 @@ def visible_to(request: Request[Any, Any, Any]) -> str | None:
     """Whose records a request may see: its own client's, or everyone's (None) for ``ADMIN_API_KEY``."""
     client = client_of(request)
     return None if client == ADMIN else client
-
-
-def shown(record: ImageRecord) -> ImageRecordOut:
-    return ImageRecordOut(
-        id=record.id,
-        created_at=int(record.created_at.timestamp()),
-        client=record.client,
-        model=record.model,
-        route=record.route,
-        endpoint=record.endpoint,
-        idea=record.idea,
-        prompt=record.prompt,
-        width=record.width,
-        height=record.height,
-        seed=record.seed,
-        input_image=record.input_image,
-        image=record.image_name,
-        url=record.link,
-        cost=record.cost,
-        input_tokens=record.input_tokens,
-        output_tokens=record.output_tokens,
-        latency_ms=record.latency_ms,
-        attempts=record.attempts,
-    )
 
 
 def moment(raw: str | None, param: str) -> datetime | None:
