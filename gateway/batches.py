@@ -37,7 +37,7 @@ from gateway.recording import Accounting
 from gateway.records import Database, Record
 from gateway.records.batches import (
     IN_PROGRESS,
-    QUEUED,
+    OPEN,
     WEBHOOK_DELIVERED,
     WEBHOOK_FAILED,
     WEBHOOK_PENDING,
@@ -48,6 +48,7 @@ from gateway.records.batches import (
     finish_item,
     get_batch,
     renew,
+    start_item,
     webhook_attempted,
 )
 from gateway.records.schema import BatchItemRow, BatchRow
@@ -171,7 +172,7 @@ class Batches:
                 return
             batch, items = loaded
             if batch.status == IN_PROGRESS:
-                await self._make(batch, [item for item in items if item.status == QUEUED])
+                await self._make(batch, [item for item in items if item.status in OPEN])
                 await finish_batch(self._database, batch.id)
             await self._notify(batch.id)
         except Exception:
@@ -199,6 +200,7 @@ class Batches:
             records: list[Record] = []
             error: str | None = None
             try:
+                await start_item(self._database, batch.id, item.position)
                 records = await self._made(batch, options, item.prompt)
             except ApiError as failed:
                 error = failed.message

@@ -345,7 +345,7 @@ class BatchItemOut(msgspec.Struct):
     index: int
     prompt: str
     status: str
-    """``queued``, ``done``, ``failed`` or ``cancelled``."""
+    """``queued``, ``running``, ``done``, ``failed`` or ``cancelled``."""
     error: str | None
     images: list[ImageRecordOut]
 

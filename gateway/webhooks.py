@@ -84,7 +84,7 @@ class Webhooks:
             await attempted(attempt + 1, delivered)
             if delivered:
                 return True
-        log.warning("webhook.given_up", event=event, attempts=self._attempts)
+        log.warning("webhook.given_up", kind=event, attempts=self._attempts)
         return False
 
     async def _post(self, url: str, event: str, body: bytes) -> bool:
@@ -98,13 +98,13 @@ class Webhooks:
         try:
             response = await self._client.post(url, content=body, headers=headers, timeout=TIMEOUT_SECONDS)
         except AddressRefused as refused:
-            log.warning("webhook.refused", event=event, reason=str(refused))
+            log.warning("webhook.refused", kind=event, reason=str(refused))
             return False
         except httpx.HTTPError as error:
-            log.warning("webhook.failed", event=event, error=type(error).__name__)
+            log.warning("webhook.failed", kind=event, error=type(error).__name__)
             return False
         if response.is_success:
-            log.info("webhook.delivered", event=event, status=response.status_code)
+            log.info("webhook.delivered", kind=event, status=response.status_code)
             return True
-        log.warning("webhook.failed", event=event, status=response.status_code)
+        log.warning("webhook.failed", kind=event, status=response.status_code)
         return False

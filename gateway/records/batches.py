@@ -1,7 +1,8 @@
 """Batches in the database: created whole, claimed by one process at a time (a lease), items finished one by one.
 
 A batch is ``in_progress`` until every item is ``done`` or ``failed`` (then
-``completed``) or it is cancelled (queued items become ``cancelled``). A
+``completed``) or it is cancelled (queued and running items become
+``cancelled``; one being made when it was cancelled is still kept ``done``). A
 process runs a batch only while it holds its lease (``claimed_until``): it
 renews it while working and gives it back on a clean stop, so a restarted or
 another replica takes over what a dead one left. An item's records and its
@@ -22,7 +23,9 @@ from gateway.records.journal import NOT_DELETED, Record
 from gateway.records.schema import BatchItemRow, BatchRow, ImageRecord
 
 IN_PROGRESS, COMPLETED, CANCELLED = "in_progress", "completed", "cancelled"
-QUEUED, DONE, FAILED = "queued", "done", "failed"
+QUEUED, RUNNING, DONE, FAILED = "queued", "running", "done", "failed"
+OPEN = (QUEUED, RUNNING)
+"""Items with work left (a running one cut off by a crash is made again)."""
 WEBHOOK_PENDING, WEBHOOK_DELIVERED, WEBHOOK_FAILED = "pending", "delivered", "failed"
 
 
@@ -123,14 +126,28 @@ async def finish_item(
             await connection.execute(insert(ImageRecord), [asdict(record) | NOT_DELETED for record in records])
         await connection.execute(
             update(BatchItemRow)
-            .where(BatchItemRow.batch_id == batch_id, BatchItemRow.position == position, BatchItemRow.status == QUEUED)
+            .where(
+                BatchItemRow.batch_id == batch_id,
+                BatchItemRow.position == position,
+                BatchItemRow.status.in_((*OPEN, CANCELLED)),  # cancelled while being made: what was made is kept
+            )
             .values(**values)
         )
 
 
+async def start_item(database: Database, batch_id: str, position: int) -> None:
+    query = (
+        update(BatchItemRow)
+        .where(BatchItemRow.batch_id == batch_id, BatchItemRow.position == position, BatchItemRow.status == QUEUED)
+        .values(status=RUNNING)
+    )
+    async with database.engine.begin() as connection:
+        await connection.execute(query)
+
+
 async def finish_batch(database: Database, batch_id: str) -> None:
     """``completed`` once no item is queued (a cancelled batch stays cancelled)."""
-    left = select(BatchItemRow.position).where(BatchItemRow.batch_id == batch_id, BatchItemRow.status == QUEUED)
+    left = select(BatchItemRow.position).where(BatchItemRow.batch_id == batch_id, BatchItemRow.status.in_(OPEN))
     query = (
         update(BatchRow)
         .where(BatchRow.id == batch_id, BatchRow.status == IN_PROGRESS, ~left.exists())
@@ -152,7 +169,7 @@ async def cancel_batch(database: Database, batch_id: str) -> bool:
             return False
         await connection.execute(
             update(BatchItemRow)
-            .where(BatchItemRow.batch_id == batch_id, BatchItemRow.status == QUEUED)
+            .where(BatchItemRow.batch_id == batch_id, BatchItemRow.status.in_(OPEN))
             .values(status=CANCELLED, finished_at=_now())
         )
     return True
