@@ -6,7 +6,7 @@ gateway (``imagegate serve``, JSON logs at info level to a temporary file) and `
 each run. Failed responses and socket errors are counted, never raised.
 
     python bench/concurrency.py table [--latencies 0 0.1] [--concurrency 10 100 1000] [--seconds 10]
-                                      [--database-url postgresql://…]
+                                      [--database-url postgresql://…] [--without-records]
                                       [--portkey URL [--portkey-header NAME:VALUE ...] [--portkey-pid PID]]
     python bench/concurrency.py inflight [--connections 5000] [--seconds 20] [--latency 5]
     python bench/concurrency.py stall [--only NAME ...] [--budget 10]
@@ -15,6 +15,7 @@ each run. Failed responses and socket errors are counted, never raised.
 an images request straight to the vendor (direct), then through the gateway (and Portkey with
 ``--portkey``), each after a 2 s warm-up at concurrency <= 10. Per row: req/s, p50/p99, failures,
 the server's CPU ms per request (utime+stime from /proc), the ratio to direct and the peak RSS.
+``--without-records`` adds a gateway row with ``KEEP_RECORDS=false`` (``gw-norec``): the cost of recording.
 
 ``inflight``: a 5 s vendor, wrk -c5000 -d20s --timeout 60s through the gateway while a separate client
 polls ``GET /health`` every 50 ms on its own connection (1 s timeout).
@@ -255,6 +256,8 @@ def table_for_latency(args: argparse.Namespace, latency: float) -> list[Row]:
         for concurrency in args.concurrency:
             base = measure(direct, latency, concurrency, args.seconds)
             rows.append(base)
+            if args.without_records:
+                rows.append(gateway_row(args, vendor, Path(workdir), latency, concurrency, base, keep_records=False))
             rows.append(gateway_row(args, vendor, Path(workdir), latency, concurrency, base))
             if args.portkey:
                 rows.append(measure(portkey_target(args, vendor), latency, concurrency, args.seconds, base))
@@ -262,16 +265,25 @@ def table_for_latency(args: argparse.Namespace, latency: float) -> list[Row]:
 
 
 def gateway_row(
-    args: argparse.Namespace, vendor: Server, workdir: Path, latency: float, concurrency: int, base: Row
+    args: argparse.Namespace,
+    vendor: Server,
+    workdir: Path,
+    latency: float,
+    concurrency: int,
+    base: Row,
+    *,
+    keep_records: bool = True,
 ) -> Row:
     """A fresh gateway for one row, so a stuck run cannot spill into the next."""
+    name = "gateway" if keep_records else "gw-norec"
     try:
         database = {"DATABASE_URL": args.database_url} if args.database_url else {}
-        with gateway_server(gateway_env(vendor.url, workdir, **database), cwd=workdir) as gateway:
-            target = Target("gateway", f"{gateway.url}/v1/images/generations", client_headers(), gateway.process.pid)
+        env = gateway_env(vendor.url, workdir, KEEP_RECORDS=str(keep_records).lower(), **database)
+        with gateway_server(env, cwd=workdir) as gateway:
+            target = Target(name, f"{gateway.url}/v1/images/generations", client_headers(), gateway.process.pid)
             return measure(target, latency, concurrency, args.seconds, base)
     except Exception as error:  # a gateway that does not start
-        row = Row(latency, concurrency, "gateway", failure=f"{type(error).__name__}: {error}"[:300], direct=base)
+        row = Row(latency, concurrency, name, failure=f"{type(error).__name__}: {error}"[:300], direct=base)
         print_row(row)
     return row
 
@@ -690,6 +702,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     table.add_argument("--portkey-header", action="append", help="NAME:VALUE, repeatable; replaces the defaults")
     table.add_argument("--portkey-pid", type=int, help="Portkey's PID for CPU figures (default: found by port)")
     table.add_argument("--database-url", help="where the gateway keeps its records (default: SQLite in its workdir)")
+    table.add_argument(
+        "--without-records", action="store_true", help="also a gateway with KEEP_RECORDS=false (the records' cost)"
+    )
     inflight = commands.add_parser("inflight", help="5,000 requests in flight while /health is polled")
     inflight.add_argument("--connections", type=int, default=5000)
     inflight.add_argument("--seconds", type=int, default=20)

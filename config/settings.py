@@ -138,6 +138,9 @@ class Settings(BaseSettings):
     """Peers (addresses or CIDRs, ``*`` for any) whose X-Forwarded-* and Forwarded headers are believed."""
     database_url: str | None = None
     """Where records are kept: ``postgresql://…`` for several replicas; unset: SQLite in ``DATA_DIR``."""
+    keep_records: bool = True
+    """Write a record of every picture; off, only batches keep theirs (``/v1/images`` and ``/v1/usage`` stay empty,
+    and limits count from the start of the process)."""
     batch_max_prompts: int = Field(default=100, ge=1, le=10_000)
     """Prompts one ``POST /v1/images/batches`` may carry."""
     batch_concurrency: int = Field(default=2, ge=1)

@@ -24,8 +24,9 @@ from providers import Edit, TokenUsage
 
 
 class Accounting:
-    def __init__(self, journal: Journal, limits: Limits, router: Router) -> None:
+    def __init__(self, journal: Journal, limits: Limits, router: Router, *, keep: bool = True) -> None:
         self._journal = journal
+        self._keep = keep
         self._limits = limits
         self._router = router
 
@@ -47,7 +48,8 @@ class Accounting:
     ) -> list[Record]:
         """Queue one record per picture of ``produced`` and count them against the client's limits."""
         records = self.records(produced, client, endpoint, model, idea, base_url, started, edit)
-        self._journal.write(records)
+        if self._keep:
+            self._journal.write(records)
         self.count(client, records)
         return records
 

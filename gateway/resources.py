@@ -134,7 +134,7 @@ def build_resources(
     remote_images = RemoteImages(store, fetcher, signer)
     journal = Journal(database)
     pipeline = ImagePipeline(router, store, fetcher, signer, settings, rewriter=rewriter)
-    accounting = Accounting(journal, Limits(settings.client_limits, database), router)
+    accounting = Accounting(journal, Limits(settings.client_limits, database), router, keep=settings.keep_records)
     templates = Templates(database)
     outbound = webhooks(settings, media)
     return Resources(

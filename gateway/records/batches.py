@@ -12,14 +12,13 @@ twice that was recorded, nor loses one that was not.
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import func, insert, or_, select, update
 
 from gateway.records.database import Database
-from gateway.records.journal import NOT_DELETED, Record
+from gateway.records.journal import Record, rows
 from gateway.records.schema import BatchItemRow, BatchRow, ImageRecord
 
 IN_PROGRESS, COMPLETED, CANCELLED = "in_progress", "completed", "cancelled"
@@ -123,7 +122,7 @@ async def finish_item(
     }
     async with database.engine.begin() as connection:
         if records:
-            await connection.execute(insert(ImageRecord), [asdict(record) | NOT_DELETED for record in records])
+            await connection.execute(insert(ImageRecord), rows(records))
         await connection.execute(
             update(BatchItemRow)
             .where(

@@ -278,3 +278,14 @@ async def test_without_usage_the_price_per_image_applies_and_the_answer_has_no_u
         reply = await make(client, ALICE, "a fox")
         [record] = (await records(client, ALICE))["data"]
     assert "usage" not in reply and record["cost"] == 0.04 and record["input_tokens"] is None
+
+
+async def test_with_keep_records_off_pictures_are_made_and_nothing_is_written(vendor: None) -> None:
+    settings = make_settings(ENV | {"KEEP_RECORDS": "false", "AUTHORIZED_API_KEY": f"alice:{ALICE}"})
+    async with app_client(settings) as client:
+        made = await make(client, ALICE, "a fox")
+        await asyncio.sleep(0.2)  # longer than the journal's gathering
+        listed = await records(client, ALICE)
+        usage = (await client.get("/v1/usage", headers={"Authorization": f"Bearer {ALICE}"})).json()
+    assert made["data"][0]["url"]
+    assert listed["data"] == [] and usage["total_images"] == 0
