@@ -15,6 +15,14 @@ from gateway.logging import configure_logging, request_log_middleware
 from gateway.openapi import get_openapi, openapi_config
 from gateway.routes.batches import cancel_image_batch, create_batch, get_image_batch, list_image_batches
 from gateway.routes.chat import create_chat_completion
+from gateway.routes.clients import (
+    change_client,
+    create_client,
+    get_client,
+    list_clients,
+    revoke_client,
+    rotate_client_key,
+)
 from gateway.routes.edits import create_image_edit, create_image_variation
 from gateway.routes.health import get_health, get_readiness
 from gateway.routes.images import create_images
@@ -55,6 +63,12 @@ def create_app(settings: Settings | None = None) -> Litestar:
             list_image_batches,
             get_image_batch,
             cancel_image_batch,
+            create_client,
+            list_clients,
+            get_client,
+            change_client,
+            rotate_client_key,
+            revoke_client,
             get_template,
             delete_template,
         ],

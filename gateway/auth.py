@@ -1,9 +1,11 @@
-"""Client authentication against ``AUTHORIZED_API_KEY``, and the rule for running without it.
+"""Client authentication against ``AUTHORIZED_API_KEY`` and the managed clients, and the rule for running without.
 
 An entry may name its client (``alice:sk-…``); an unnamed key's client is its
-fingerprint. The client is what records and usage are kept under.
-``ADMIN_API_KEY`` is a client of its own (``admin``) that sees every client's
-records and usage.
+fingerprint. Clients made through the admin API (gateway/clients.py) are
+named by their key's hash. The client is what records and usage are kept
+under. ``ADMIN_API_KEY`` is a client of its own (``admin``) that sees every
+client's records and usage and manages clients; once it is set, every request
+needs a key (the clients it makes are the gateway's users).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from litestar import Request
 from litestar.types import ASGIApp, Receive, Scope, Send
 
 from config import ConfigError, Settings
+from gateway.clients import Clients
 from gateway.errors import Unauthorized, send_error
 from gateway.keys import fingerprint
 
@@ -39,9 +42,13 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+def auth_required(settings: Settings) -> bool:
+    return bool(settings.authorized_api_key) or settings.admin_api_key is not None
+
+
 def check_anonymous_binding(settings: Settings) -> None:
     """No client keys is fine on loopback (with a warning); elsewhere only with ALLOW_ANONYMOUS=true."""
-    if settings.authorized_api_key:
+    if auth_required(settings):
         return
     if is_loopback(settings.host):
         log.warning("auth.disabled", reason="AUTHORIZED_API_KEY is empty; serving without auth on loopback")
@@ -71,8 +78,9 @@ def client_key_middleware(app: ASGIApp) -> ASGIApp:
 
     async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
         authorization = next((value for name, value in scope["headers"] if name == b"authorization"), b"")
+        state = scope["litestar_app"].state
         try:
-            client = check_client_key(authorization.decode("latin-1"), scope["litestar_app"].state.settings)
+            client = check_client_key(authorization.decode("latin-1"), state.settings, state.resources.clients)
         except Unauthorized as error:
             await send_error(send, error)
             return
@@ -105,14 +113,17 @@ def client_keys(entries: tuple[str, ...]) -> tuple[ClientKey, ...]:
     return tuple(keys)
 
 
-def check_client_key(authorization: str, settings: Settings) -> str:
+def check_client_key(authorization: str, settings: Settings, clients: Clients) -> str:
     """The client the key belongs to; Unauthorized unless auth is off or the key is a client (or the admin) key."""
     scheme, _space, token = authorization.partition(" ")
     offered = token.strip() if scheme.lower() == "bearer" else ""
     admin = settings.admin_api_key
     if offered and admin is not None and key_matches(offered, [admin.get_secret_value()]):
         return ADMIN
-    if not settings.authorized_api_key:
+    managed = clients.named(offered) if offered else None
+    if managed is not None:
+        return managed
+    if not auth_required(settings):
         return ANONYMOUS
     if not offered:
         raise Unauthorized("missing API key: send 'Authorization: Bearer YOUR_KEY'")

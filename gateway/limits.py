@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from config.settings import ClientLimits
+from gateway.clients import Clients
 from gateway.errors import ClientLimited
 from gateway.records import Database, Record
 from gateway.records.queries import usage
@@ -39,15 +40,21 @@ class _Spent:
 
 class Limits:
     def __init__(
-        self, limits: dict[str, ClientLimits], database: Database, clock: Callable[[], float] = time.time
+        self,
+        limits: dict[str, ClientLimits],
+        database: Database,
+        clients: Clients,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self._limits = limits
         self._database = database
+        self._clients = clients
         self._clock = clock
         self._spent: dict[str, _Spent] = {}
 
     def of(self, client: str) -> ClientLimits | None:
-        return self._limits.get(client) or self._limits.get(EVERY_CLIENT)
+        """The limits set for a managed client through the admin API, else ``CLIENT_LIMITS``'s for its name or ``*``."""
+        return self._clients.limits_of(client) or self._limits.get(client) or self._limits.get(EVERY_CLIENT)
 
     async def check(self, client: str, images: int, price: float | None) -> None:
         """ClientLimited when ``images`` more pictures (at ``price`` each) would pass one of the client's limits."""

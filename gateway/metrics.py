@@ -18,6 +18,7 @@ TEMPLATES = (
     ("/v1/images/img_", "/v1/images/{id}"),
     ("/v1/templates/", "/v1/templates/{id}"),
     ("/v1/images/batches/", "/v1/images/batches/{id}"),
+    ("/v1/admin/clients/", "/v1/admin/clients/{id}"),
 )
 STATIC_PATHS = frozenset(
     {
@@ -40,6 +41,7 @@ STATIC_PATHS = frozenset(
         "/api/analytics/costs",
         "/v1/templates",
         "/v1/images/batches",
+        "/v1/admin/clients",
     }
 )
 

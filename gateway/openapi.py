@@ -22,6 +22,8 @@ from gateway.schemas import (
     ChatCompletion,
     ChatCompletionChunk,
     ChatCompletionRequest,
+    ClientChange,
+    ClientIn,
     ErrorBody,
     ImageBatchRequest,
     ImageEditRequest,
@@ -39,6 +41,8 @@ JSON_BODIES: dict[tuple[str, str], type[msgspec.Struct]] = {
     ("/v1/images/variations", "post"): ImageEditRequest,
     ("/v1/templates", "post"): TemplateIn,
     ("/v1/images/batches", "post"): ImageBatchRequest,
+    ("/v1/admin/clients", "post"): ClientIn,
+    ("/v1/admin/clients/{client_id}", "patch"): ClientChange,
 }
 ANSWERS: dict[str, type[msgspec.Struct]] = {
     "/v1/chat/completions": ChatCompletion,

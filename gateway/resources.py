@@ -19,6 +19,7 @@ from litestar.di import Provide
 from config import Settings
 from gateway.addresses import AddressGuard
 from gateway.batches import Batches
+from gateway.clients import Clients
 from gateway.fetch import FetchPolicy, ImageFetcher, media_client
 from gateway.input_images import InputPictures
 from gateway.keys import CooldownPolicy
@@ -63,6 +64,7 @@ class Resources:
     templates: Templates
     webhooks: Webhooks
     batches: Batches
+    clients: Clients
 
 
 def fetch_policy(settings: Settings) -> FetchPolicy:
@@ -134,7 +136,9 @@ def build_resources(
     remote_images = RemoteImages(store, fetcher, signer)
     journal = Journal(database)
     pipeline = ImagePipeline(router, store, fetcher, signer, settings, rewriter=rewriter)
-    accounting = Accounting(journal, Limits(settings.client_limits, database), router, keep=settings.keep_records)
+    clients = Clients(database)
+    limits = Limits(settings.client_limits, database, clients)
+    accounting = Accounting(journal, limits, router, keep=settings.keep_records)
     templates = Templates(database)
     outbound = webhooks(settings, media)
     return Resources(
@@ -158,6 +162,7 @@ def build_resources(
         templates=templates,
         webhooks=outbound,
         batches=Batches(database, pipeline, accounting, templates, outbound, settings),
+        clients=clients,
     )
 
 
@@ -172,11 +177,14 @@ async def lifespan(app: Litestar) -> AsyncIterator[None]:
         resources = build_resources(settings, client, media, database)
         resources.journal.start()
         await resources.templates.load()
+        await resources.clients.load()
+        resources.clients.start()
         resources.batches.start()
         app.state.resources = resources
         try:
             yield
         finally:
+            await resources.clients.stop()
             await resources.batches.stop(settings.shutdown_grace_seconds)
             await resources.background.drain(settings.shutdown_grace_seconds)
             await resources.journal.stop(settings.shutdown_grace_seconds)

@@ -371,5 +371,35 @@ class BatchList(msgspec.Struct):
     object: str = "list"
 
 
+class ClientIn(msgspec.Struct):
+    """``POST /v1/admin/clients``: a client's name and, optionally, its limits (``CLIENT_LIMITS``'s fields)."""
+
+    name: str
+    limits: dict[str, float] | None = None
+
+
+class ClientChange(msgspec.Struct):
+    """``PATCH /v1/admin/clients/{id}``: new limits (null: ``CLIENT_LIMITS`` applies again)."""
+
+    limits: dict[str, float] | None
+
+
+class ClientOut(msgspec.Struct):
+    id: str
+    name: str
+    key_hint: str
+    limits: dict[str, float] | None
+    created_at: int
+    revoked: bool
+    key: str | msgspec.UnsetType = msgspec.UNSET
+    """The key itself: only in the answer that made it (creation, rotation); it is kept hashed."""
+    object: str = "client"
+
+
+class ClientList(msgspec.Struct):
+    data: list[ClientOut]
+    object: str = "list"
+
+
 def to_json(value: Any) -> bytes:
     return msgspec.json.encode(value)

@@ -122,3 +122,19 @@ class BatchItemRow(Base):
     """The item's records, comma-separated."""
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
     finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+
+
+class ClientRow(Base):
+    """A client made through the admin API. Only the key's SHA-256 is kept; a revoked client keeps its name."""
+
+    __tablename__ = "clients"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    key_hint: Mapped[str] = mapped_column(String(16))
+    """The key's first characters and last four, to tell keys apart in a list."""
+    limits: Mapped[str | None] = mapped_column(Text, nullable=True)
+    """``ClientLimits`` as JSON; none: ``CLIENT_LIMITS`` applies."""
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    revoked: Mapped[bool] = mapped_column(Boolean, default=False)

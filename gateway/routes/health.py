@@ -36,7 +36,7 @@ async def get_readiness(
     readiness = assess(resources.router, resources.pipeline)
     status_code = 200 if not readiness.failing else 503
     try:
-        check_client_key(request.headers.get("authorization", ""), resources.settings)
+        check_client_key(request.headers.get("authorization", ""), resources.settings, resources.clients)
     except Unauthorized:
         return Response(Health(status=readiness.status), status_code=status_code)
     return Response(readiness, status_code=status_code)

@@ -14,6 +14,7 @@ from tests.support.processes import fake_vendor, gateway
 
 pytestmark = pytest.mark.e2e
 ALICE, BOB = "sk-alice-e2e-000000001", "sk-bob-e2e-0000000002"
+ADMIN = "sk-admin-e2e-00000003"
 
 
 @pytest.fixture(scope="module")
@@ -22,6 +23,7 @@ def base(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     with fake_vendor() as vendor:
         env = {
             "AUTHORIZED_API_KEY": f"alice:{ALICE},bob:{BOB}",
+            "ADMIN_API_KEY": ADMIN,
             "IMAGE_GEN_TYPE_1": "openai",
             "IMAGE_GEN_API_BASE_1": f"{vendor}/openai",
             "IMAGE_GEN_MODEL_1": "pic=fake-image-1,hd=fake-image-hd",
@@ -61,3 +63,23 @@ def test_each_named_client_sees_its_own_records_and_usage_at_the_prices(base: st
     other = bob.with_options(max_retries=0)
     with pytest.raises(openai.NotFoundError):
         other.get(f"/images/{mine[0]['id']}", cast_to=dict[str, Any])
+
+
+def test_a_client_made_through_the_admin_api_works_with_the_openai_package(base: str) -> None:
+    admin = openai.OpenAI(base_url=f"{base}/v1", api_key=ADMIN)
+    made: dict[str, Any] = admin.post(
+        "/admin/clients", body={"name": "carol", "limits": {"images_per_minute": 2}}, cast_to=dict[str, Any]
+    )
+    carol = openai.OpenAI(base_url=f"{base}/v1", api_key=made["key"], max_retries=0)
+    carol.images.generate(model="pic", prompt="a heron in reeds", n=2, size="512x512")
+    with pytest.raises(openai.RateLimitError) as limited:
+        carol.images.generate(model="pic", prompt="a heron in reeds")
+    for _ in range(100):
+        if len(own_records(carol)) == 2:
+            break
+        time.sleep(0.05)
+    assert {(r["client"], r["idea"]) for r in own_records(carol)} == {("carol", "a heron in reeds")}
+    assert limited.value.body["param"] == "images_per_minute"  # type: ignore[index]
+    admin.delete(f"/admin/clients/{made['id']}", cast_to=dict[str, Any])
+    with pytest.raises(openai.AuthenticationError):
+        carol.models.list()
