@@ -215,7 +215,6 @@ class Batches:
             ):
                 with attempt:  # the pictures are paid for: keep trying to write them down
                     await finish_item(self._database, batch.id, item.position, records=records, error=error)
-            self._accounting.count(batch.client, records)
             log.info("batch.item", batch=batch.id, index=item.position, made=len(records), error=error)
         finally:
             self._slots.release()
@@ -240,8 +239,15 @@ class Batches:
                 if not passing or attempt == PATIENCE - 1:
                     raise
                 await asyncio.sleep(min(busy.retry_after, LONGEST_PAUSE))
-        return self._accounting.records(
-            produced, batch.client, ENDPOINT, plan.model, plan.idea, batch.base_url, started
+        return self._accounting.record(
+            produced,
+            client=batch.client,
+            endpoint=ENDPOINT,
+            model=plan.model,
+            idea=plan.idea,
+            base_url=batch.base_url,
+            started=started,
+            journal=False,  # written with the item's state, in one transaction
         )
 
     async def _notify(self, found: str) -> None:

@@ -45,75 +45,44 @@ class Accounting:
         base_url: str,
         started: float,
         edit: Edit | None = None,
+        journal: bool = True,
     ) -> list[Record]:
-        """Queue one record per picture of ``produced`` and count them against the client's limits."""
-        records = self.records(produced, client, endpoint, model, idea, base_url, started, edit)
-        if self._keep:
-            self._journal.write(records)
-        self.count(client, records)
-        return records
-
-    def records(
-        self,
-        produced: Produced,
-        client: str,
-        endpoint: str,
-        model: str,
-        idea: str,
-        base_url: str,
-        started: float,
-        edit: Edit | None = None,
-    ) -> list[Record]:
-        """One record per picture of ``produced``, priced at the route that made it (written by the caller)."""
+        """One record per picture of ``produced``, priced at the route that made it, counted against the client's
+        limits and queued for the journal (``journal=False``: the caller writes them, as a batch does)."""
         groups = {route.name: route.group for route in self._router.routes_for(model)}
-        return records_of(produced, groups, client, endpoint, model, idea, base_url, started, edit)
-
-    def count(self, client: str, records: list[Record]) -> None:
-        """Count written ``records`` against the client's limits."""
+        now = datetime.now(UTC)
+        latency_ms = round((time.perf_counter() - started) * 1000, 1)
+        source = _input_name(edit)
+        records = [
+            Record(
+                id=record_id(),
+                client=client,
+                endpoint=endpoint,
+                model=model,
+                route=route,
+                idea=idea,
+                prompt=produced.prompt,
+                width=produced.width,
+                height=produced.height,
+                seed=seed,
+                input_image=source,
+                image_name="" if isinstance(picture, SignedLink) else picture.name,
+                link=image_link(base_url, picture),
+                cost=price(groups[route], model, usage),
+                latency_ms=latency_ms,
+                attempts=produced.attempts,
+                created_at=now,
+                input_tokens=usage.input_tokens if usage else None,
+                output_tokens=usage.output_tokens if usage else None,
+            )
+            for picture, seed, route, usage in zip(
+                produced.images, produced.seeds, produced.image_routes, produced.image_usages, strict=True
+            )
+        ]
+        if journal and self._keep:
+            self._journal.write(records)
         self._limits.count(client, records)
-
-
-def records_of(
-    produced: Produced,
-    groups: dict[str, VendorGroup],
-    client: str,
-    endpoint: str,
-    model: str,
-    idea: str,
-    base_url: str,
-    started: float,
-    edit: Edit | None,
-) -> list[Record]:
-    """One record per picture of ``produced``."""
-    now = datetime.now(UTC)
-    latency_ms = round((time.perf_counter() - started) * 1000, 1)
-    source = _input_name(edit)
-    return [
-        Record(
-            id=record_id(),
-            client=client,
-            endpoint=endpoint,
-            model=model,
-            route=route,
-            idea=idea,
-            prompt=produced.prompt,
-            width=produced.width,
-            height=produced.height,
-            seed=seed,
-            input_image=source,
-            image_name="" if isinstance(picture, SignedLink) else picture.name,
-            link=image_link(base_url, picture),
-            cost=price(groups[route], model, usage),
-            latency_ms=latency_ms,
-            attempts=produced.attempts,
-            created_at=now,
-            input_tokens=usage.input_tokens if usage else None,
-            output_tokens=usage.output_tokens if usage else None,
-        )
-        for picture, seed, route, usage in zip(
-            produced.images, produced.seeds, produced.image_routes, produced.image_usages, strict=True
-        )
-    ]
+        return records
 
 
 def price(group: VendorGroup, model: str, usage: TokenUsage | None) -> float | None:
