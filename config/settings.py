@@ -138,6 +138,11 @@ class Settings(BaseSettings):
     """Peers (addresses or CIDRs, ``*`` for any) whose X-Forwarded-* and Forwarded headers are believed."""
     database_url: str | None = None
     """Where records are kept: ``postgresql://…`` for several replicas; unset: SQLite in ``DATA_DIR``."""
+    redis_url: SecretStr | None = None
+    """Shared state for several replicas (``redis://host:6379/0``): key cooldowns, dead keys and strikes. Unset: each
+    process keeps its own (one process needs nothing else)."""
+    workers: int = Field(default=1, ge=1, le=64)
+    """Processes serving on one port (``imagegate serve --workers N``); more than one needs ``REDIS_URL``."""
     keep_records: bool = True
     """Write a record of every picture; off, only batches keep theirs (``/v1/images`` and ``/v1/usage`` stay empty,
     and limits count from the start of the process)."""
@@ -383,7 +388,7 @@ class Settings(BaseSettings):
         keys += [*self.openai_api_key, *self.flux_gen_api_key, *self.authorized_api_key]
         keys += [SecretStr(key.get_secret_value().partition(":")[2]) for key in self.authorized_api_key]  # name:key
         keys = [key for key in keys if key.get_secret_value()]
-        secrets = (self.image_proxy_secret, self.metrics_key, self.admin_api_key, self.webhook_secret)
+        secrets = (self.image_proxy_secret, self.metrics_key, self.admin_api_key, self.webhook_secret, self.redis_url)
         keys += [s for s in secrets if s is not None]
         return [key.get_secret_value() for key in keys]
 

@@ -1,4 +1,4 @@
-"""``imagegate [serve] [--host H] [--port P]``, ``imagegate check [--probe]``, ``imagegate --version``.
+"""``imagegate [serve] [--host H] [--port P] [--workers N]``, ``imagegate check [--probe]``, ``imagegate --version``.
 
 ``serve`` is the default command. ``check`` reads the configuration as a start
 would, prints the summary and every warning, and exits 0 (usable) or 2 (an
@@ -27,8 +27,15 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as error:
         print(f"imagegate: configuration error: {error}", file=sys.stderr)
         return 2
-    overrides = {name: value for name, value in (("host", args.host), ("port", args.port)) if value}
-    settings = settings.model_copy(update=overrides)
+    given = (("host", args.host), ("port", args.port), ("workers", args.workers))
+    settings = settings.model_copy(update={name: value for name, value in given if value})
+    if settings.workers > 1 and settings.redis_url is None:
+        print(
+            f"imagegate: configuration error: --workers {settings.workers} needs REDIS_URL: without shared state each"
+            " worker would rotate and cool the vendor keys on its own (set REDIS_URL, or run one worker)",
+            file=sys.stderr,
+        )
+        return 2
     try:
         app = create_app(settings)  # the checks that need the whole picture (auth on a public address)
     except ConfigError as error:
@@ -44,11 +51,14 @@ def main(argv: list[str] | None = None) -> int:
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="imagegate", description="OpenAI-compatible image gateway")
     root.add_argument("--version", action="version", version=f"imagegate {version('imagegate')}")
-    root.set_defaults(command="serve", host=None, port=None, probe=False)
+    root.set_defaults(command="serve", host=None, port=None, workers=None, probe=False)
     commands = root.add_subparsers(dest="command")
     serve = commands.add_parser("serve", help="start the HTTP server (the default command)")
     serve.add_argument("--host", help="address to bind (default: HOST, else 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port to bind (default: PORT, else 8000)")
+    serve.add_argument(
+        "--workers", type=int, help="processes serving the port (default: WORKERS, else 1; >1 needs REDIS_URL)"
+    )
     check_command = commands.add_parser("check", help="validate the configuration, print what is in effect, exit")
     check_command.add_argument("--probe", action="store_true", help="also call each vendor group once per key")
     return root

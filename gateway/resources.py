@@ -30,7 +30,9 @@ from gateway.recording import Accounting
 from gateway.records import Database, Journal, open_database
 from gateway.remote_images import RemoteImages
 from gateway.rewrite import build_rewriter
+from gateway.rewrite.rewriter import PromptRewriter
 from gateway.router import RetryPolicy, Router
+from gateway.shared_keys import SharedKeys
 from gateway.side_requests import SideRequests
 from gateway.signing import LinkSigner, load_or_create_secret
 from gateway.streaming import BackgroundWork
@@ -65,6 +67,7 @@ class Resources:
     webhooks: Webhooks
     batches: Batches
     clients: Clients
+    shared_keys: SharedKeys | None
 
 
 def fetch_policy(settings: Settings) -> FetchPolicy:
@@ -97,6 +100,14 @@ def webhooks(settings: Settings, media: httpx.AsyncClient) -> Webhooks:
         attempts=settings.webhook_attempts,
         backoff=settings.webhook_backoff_seconds,
     )
+
+
+def shared_keys(settings: Settings, router: Router, rewriter: PromptRewriter | None) -> SharedKeys | None:
+    """Every key pool (vendors' and the rewriting LLM's) shared through Redis, when ``REDIS_URL`` is set."""
+    if settings.redis_url is None:
+        return None
+    pools = [*router.pools.values(), *(rewriter.router.pools.values() if rewriter else [])]
+    return SharedKeys(settings.redis_url.get_secret_value(), pools)
 
 
 def link_signer(settings: Settings) -> LinkSigner:
@@ -163,6 +174,7 @@ def build_resources(
         webhooks=outbound,
         batches=Batches(database, pipeline, accounting, templates, outbound, settings),
         clients=clients,
+        shared_keys=shared_keys(settings, router, rewriter),
     )
 
 
@@ -180,6 +192,9 @@ async def lifespan(app: Litestar) -> AsyncIterator[None]:
         await resources.clients.load()
         resources.clients.start()
         resources.batches.start()
+        if resources.shared_keys is not None:
+            await resources.shared_keys.start()
+            stack.push_async_callback(resources.shared_keys.stop)
         app.state.resources = resources
         try:
             yield

@@ -309,6 +309,8 @@ class Readiness(msgspec.Struct, omit_defaults=True):
     providers: list[ProviderHealth]
     rewriting: ProviderHealth | None = None
     """The prompt-rewriting LLM's keys, when one is configured (a failing LLM never makes the gateway unready)."""
+    shared_state: str | None = None
+    """``redis`` or ``redis unavailable (serving from local state)`` with ``REDIS_URL``; absent without."""
 
 
 class ImageRecordOut(msgspec.Struct):

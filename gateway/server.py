@@ -15,8 +15,13 @@ raised to the hard limit, since every connection is a file descriptor.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
+import os
 import resource
+import signal
+import socket
+import time
 from typing import Any, ClassVar, Protocol
 
 import structlog
@@ -167,9 +172,9 @@ def tune_garbage_collector() -> None:
 
 
 def serve(app: Litestar, settings: Settings) -> None:
+    """Serve ``app`` in this process, or in ``WORKERS`` forked processes sharing the port (SO_REUSEPORT)."""
     raise_open_file_limit()
-    tune_garbage_collector()
-    uvicorn.run(
+    config = uvicorn.Config(
         app,
         host=settings.host,
         port=settings.port,
@@ -183,3 +188,77 @@ def serve(app: Litestar, settings: Settings) -> None:
         timeout_graceful_shutdown=settings.shutdown_grace_seconds,
         backlog=4096,
     )
+    if settings.workers == 1:
+        tune_garbage_collector()
+        uvicorn.Server(config).run()
+        return
+    Workers(config, settings.workers).run()
+
+
+class Workers:
+    """N forked processes, each with its own listening socket on the same port (the kernel spreads connections).
+
+    The parent only watches: SIGTERM or SIGINT is passed on to every worker (each
+    finishes what it has in flight), and a worker that dies on its own is
+    started again, so one crash never takes the port down.
+    """
+
+    def __init__(self, config: uvicorn.Config, count: int) -> None:
+        self._config = config
+        self._count = count
+        self._children: dict[int, int] = {}
+        self._stopping = False
+
+    def run(self) -> None:
+        signal.signal(signal.SIGTERM, self._stop)
+        signal.signal(signal.SIGINT, self._stop)
+        for slot in range(self._count):
+            self._start(slot)
+        log.info("server.workers", count=self._count, pids=sorted(self._children))
+        while self._children:
+            try:
+                pid, status = os.wait()
+            except ChildProcessError:
+                break
+            except InterruptedError:
+                continue
+            if pid not in self._children:
+                continue
+            slot = self._children.pop(pid)
+            if not self._stopping:
+                log.error("server.worker_died", pid=pid, status=status, restarting=True)
+                time.sleep(0.5)
+                self._start(slot)
+
+    def _start(self, slot: int) -> None:
+        pid = os.fork()
+        if pid:
+            self._children[pid] = slot
+            return
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        code = 0
+        try:
+            tune_garbage_collector()
+            uvicorn.Server(self._config).run(sockets=[self._listening_socket()])
+        except BaseException:
+            log.exception("server.worker_failed", slot=slot)
+            code = 1
+        finally:
+            os._exit(code)
+
+    def _listening_socket(self) -> socket.socket:
+        family = socket.AF_INET6 if ":" in self._config.host else socket.AF_INET
+        listener = socket.socket(family, socket.SOCK_STREAM)
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        listener.bind((self._config.host, self._config.port))
+        listener.listen(self._config.backlog)
+        listener.set_inheritable(True)
+        return listener
+
+    def _stop(self, signum: int, _frame: object) -> None:
+        self._stopping = True
+        for pid in self._children:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signum)

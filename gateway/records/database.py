@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import random
 import shutil
 import tempfile
 from dataclasses import dataclass
@@ -13,10 +15,12 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import event
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 from config import Settings
 
+MIGRATION_ATTEMPTS = 5
 DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg", "postgres": "postgresql+asyncpg"}
 
 
@@ -56,8 +60,15 @@ async def open_database(settings: Settings) -> Database:
     engine = create_async_engine(url)
     if url.startswith("sqlite"):
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
-    async with engine.begin() as connection:
-        await connection.run_sync(migrate)
+    for attempt in range(MIGRATION_ATTEMPTS):
+        try:
+            async with engine.begin() as connection:
+                await connection.run_sync(migrate)
+            break
+        except DBAPIError:  # another process (a worker, a replica) migrated at the same moment: look again
+            if attempt == MIGRATION_ATTEMPTS - 1:
+                raise
+            await asyncio.sleep(0.2 + 0.3 * random.random())
     return Database(engine, async_sessionmaker(engine, expire_on_commit=False), scratch)
 
 

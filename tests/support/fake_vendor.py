@@ -94,13 +94,15 @@ class FakeVendor:
             return 200, "image/png", picture(int(match.group(1)), int(match.group(2)))
         auth = dict(scope["headers"]).get(b"authorization", b"").decode()
         key = auth.removeprefix("Bearer ")
+        if key.startswith(("dead", "busy")):
+            self.received.append({"path": path, "key": key, "refused": True})
         if key.startswith("dead"):
             return 401, "application/json", b'{"error": {"message": "invalid api key"}}'
         if key.startswith("busy"):
             return 429, "application/json", b'{"error": {"message": "slow down"}}'
         body = json.loads(raw or b"{}")
         if not path.startswith("/llm"):
-            self.received.append({"path": path, "body": body})
+            self.received.append({"path": path, "body": body, "key": key})
         await asyncio.sleep(self.latency)
         if path.startswith("/openai"):
             width, height = size_of(body)

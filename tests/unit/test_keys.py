@@ -32,6 +32,13 @@ def test_each_request_starts_one_key_further_round_the_ring() -> None:
     assert [k.value for k in pool.rotation()] == ["b", "c", "a"]
 
 
+def test_a_cooling_keys_turns_are_shared_by_every_usable_key_not_handed_to_its_neighbour() -> None:
+    pool = make_pool("a", "b", "c", "d")
+    pool.report_failure(pool.keys[1], KeyVerdict.COOL, retry_after=60)
+    firsts = first_keys(pool, 300)
+    assert {name: firsts.count(name) for name in "abcd"} == {"a": 100, "b": 0, "c": 100, "d": 100}
+
+
 def test_a_rate_limited_key_waits_for_retry_after() -> None:
     clock = FakeClock()
     pool = make_pool("a", "b", clock=clock)
