@@ -160,6 +160,12 @@ class Settings(BaseSettings):
     data_dir: Path = Path("./data")
     """Where the generated IMAGE_PROXY_SECRET is kept."""
     media_store: str = "file://./data/media"
+    s3_endpoint_url: str | None = None
+    """The S3-compatible API of ``MEDIA_STORE=s3://…`` (MinIO, R2, Ceph…); unset: AWS. Credentials and region come
+    from the standard ``AWS_ACCESS_KEY_ID``, ``AWS_SECRET_ACCESS_KEY``, ``AWS_REGION``."""
+    media_public_base_url: str | None = None
+    """Where the bucket's pictures are public (a CDN or the bucket's domain, prefix included): answers link there
+    instead of through ``/image-proxy``."""
     media_store_max_bytes: int | None = Field(default=None, gt=0)
     """Total size cap of the store; least recently served images go first. Default 10 GiB (file), 256 MiB (memory)."""
     media_hot_cache_bytes: int = Field(default=64 * 1024 * 1024, ge=0)
@@ -393,14 +399,17 @@ class Settings(BaseSettings):
         return [key.get_secret_value() for key in keys]
 
 
-def parse_media_store(url: str) -> tuple[Literal["memory", "file"], str]:
-    """``memory://`` -> ("memory", ""); ``file://DIR`` -> ("file", DIR); anything else is a ValueError."""
+def parse_media_store(url: str) -> tuple[Literal["memory", "file", "s3"], str]:
+    """``memory://`` -> ("memory", ""); ``file://DIR`` -> ("file", DIR); ``s3://BUCKET/PREFIX`` -> ("s3",
+    "BUCKET/PREFIX"); anything else is a ValueError."""
     scheme, sep, rest = url.partition("://")
     if sep and scheme == "memory" and not rest:
         return "memory", ""
     if sep and scheme == "file" and rest:
         return "file", rest
-    raise ValueError(f"unsupported MEDIA_STORE '{url}'; use file://DIR or memory://")
+    if sep and scheme == "s3" and rest.strip("/"):
+        return "s3", rest.strip("/")
+    raise ValueError(f"unsupported MEDIA_STORE '{url}'; use file://DIR, s3://BUCKET/PREFIX or memory://")
 
 
 def demo_group() -> VendorGroup:

@@ -36,7 +36,9 @@ MAX_PIXELS = 40_000_000
 """About 6300x6300: more than any vendor takes, far less than a bomb that decodes to gigabytes."""
 ASPECT_TOLERANCE = 0.02
 DATA_URI = re.compile(r"^data:image/[a-z0-9.+-]+;base64,", re.IGNORECASE)
-OWN_LINK = re.compile(r"/image-proxy/(?P<name>[0-9a-f]{32}\.(?:png|jpg|webp|gif|avif))$")
+OWN_LINK = re.compile(r"/(?P<name>[0-9a-f]{32}\.(?:png|jpg|webp|gif|avif))$")
+"""A stored picture's name at the end of a link: ``/image-proxy/{name}``, or the bucket's public address. The name
+is the hash of the bytes, so the store's copy is the picture the link shows."""
 BASE64_CHARS = re.compile(r"^[A-Za-z0-9+/=_\s-]+$")
 
 

@@ -64,6 +64,8 @@ class StoredImage:
     id: str
     kind: ImageKind
     size: int
+    url: str | None = None
+    """Where the picture is public outside the gateway (``MEDIA_PUBLIC_BASE_URL``); None: ``/image-proxy``."""
 
     @property
     def name(self) -> str:
@@ -305,9 +307,21 @@ def atomic_write(path: Path, data: bytes) -> None:
         raise
 
 
-def open_store(url: str, *, max_bytes: int | None = None, hot_bytes: int = DEFAULT_HOT_BYTES) -> MediaStore:
-    """The store a ``MEDIA_STORE`` URL names: ``file://DIR`` or ``memory://``, capped at ``max_bytes``."""
+def open_store(
+    url: str,
+    *,
+    max_bytes: int | None = None,
+    hot_bytes: int = DEFAULT_HOT_BYTES,
+    endpoint: str | None = None,
+    public_base: str | None = None,
+) -> MediaStore:
+    """The store a ``MEDIA_STORE`` URL names: ``file://DIR`` or ``memory://`` (capped at ``max_bytes``), or
+    ``s3://BUCKET/PREFIX`` (at ``endpoint``, public at ``public_base``)."""
     kind, location = parse_media_store(url)
+    if kind == "s3":
+        from gateway.s3_store import S3Store  # obstore is loaded only by those who store in a bucket
+
+        return S3Store(location, endpoint=endpoint, public_base=public_base, hot_bytes=hot_bytes)
     cap = max_bytes or DEFAULT_MAX_BYTES[kind]
     if kind == "memory":
         return MemoryStore(cap)

@@ -35,7 +35,7 @@ def image_link(base_url: str, image: Picture) -> str:
     """The absolute link a client gets: the stored copy, or a signed link stored on its first hit."""
     if isinstance(image, SignedLink):
         return f"{base_url}/image-proxy?{image.query}"
-    return f"{base_url}/image-proxy/{image.name}"
+    return image.url or f"{base_url}/image-proxy/{image.name}"
 
 
 def markdown(produced: Produced, base_url: str, *, show_prompt: bool = True) -> str:

@@ -139,7 +139,11 @@ def build_resources(
         cooldowns=cooldowns,
     )
     store = open_store(
-        settings.media_store, max_bytes=settings.media_store_max_bytes, hot_bytes=settings.media_hot_cache_bytes
+        settings.media_store,
+        max_bytes=settings.media_store_max_bytes,
+        hot_bytes=settings.media_hot_cache_bytes,
+        endpoint=settings.s3_endpoint_url,
+        public_base=settings.media_public_base_url,
     )
     rewriter = build_rewriter(settings, client, cooldowns)
     fetcher = ImageFetcher(media, fetch_policy(settings))
