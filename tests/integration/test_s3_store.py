@@ -75,7 +75,8 @@ async def test_with_a_public_base_answers_link_straight_to_the_bucket(bucket: S3
     assert link.startswith(f"{public}/") and "/image-proxy/" not in link
     key = link.removeprefix(f"{bucket.endpoint}/{bucket.bucket}/")
     bucket.client().put_object_acl(Bucket=bucket.bucket, Key=key, ACL="public-read")  # as a public bucket would be
-    direct = httpx.get(link, timeout=10)  # from the bucket itself, not through the gateway
+    async with httpx.AsyncClient(timeout=10) as outside:  # from the bucket itself, not through the gateway
+        direct = await outside.get(link)
     assert direct.status_code == 200 and direct.content.startswith(b"\x89PNG")
     assert f"]({public}/" in chat.json()["choices"][0]["message"]["content"]
 
