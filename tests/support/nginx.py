@@ -32,6 +32,7 @@ http {{
     uwsgi_temp_path {work}/uwsgi;
     scgi_temp_path {work}/scgi;
     types {{ image/png png; image/jpeg jpg; image/webp webp; }}
+{upstreams}
     server {{
         listen 127.0.0.1:{port};
         location = /nginx-up {{ return 204; }}
@@ -57,14 +58,14 @@ def readme_location(upstream: str) -> str:
 
 
 @contextmanager
-def nginx(locations: str, work: Path) -> Iterator[str]:
-    """nginx serving ``locations`` on a free loopback port; yields its base URL."""
+def nginx(locations: str, work: Path, upstreams: str = "") -> Iterator[str]:
+    """nginx serving ``locations`` (``upstreams`` blocks beside them) on a free loopback port; yields its base URL."""
     work.mkdir(parents=True, exist_ok=True)
     port = free_port()
     # As root, workers would drop to "nobody", who cannot enter pytest's private temp directories.
     user = "user root;" if os.geteuid() == 0 else ""
     config = work / "nginx.conf"
-    config.write_text(CONFIG.format(user=user, work=work, port=port, locations=locations))
+    config.write_text(CONFIG.format(user=user, work=work, port=port, locations=locations, upstreams=upstreams))
     command = [nginx_binary(), "-p", str(work), "-e", str(work / "error.log"), "-c", str(config)]
     with running(command, probe_url=f"http://127.0.0.1:{port}/nginx-up"):
         yield f"http://127.0.0.1:{port}"
