@@ -249,7 +249,9 @@ class Workers:
 
     def _listening_socket(self) -> socket.socket:
         family = socket.AF_INET6 if ":" in self._config.host else socket.AF_INET
-        listener = socket.socket(family, socket.SOCK_STREAM)
+        # IPPROTO_TCP named, not 0: asyncio sets TCP_NODELAY only on sockets whose proto says TCP, and without it
+        # Nagle held every response's second write for the client's delayed ACK (40 ms a request).
+        listener = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
         listener.bind((self._config.host, self._config.port))
