@@ -5,7 +5,7 @@ one step further round the ring of the keys usable now, so load and quota
 spread evenly, also while a key cools (its turns are shared by all the others,
 not handed to its neighbour); keys that are cooling or dead are skipped until
 their time is up. What a failure does to a key is the ``KeyVerdict`` its
-ProviderError class carries. With shared state (``gateway.shared_keys``), every
+ProviderError class carries. With shared state (``gateway.shared_state``), every
 change a report makes is handed to ``on_change`` and changes seen by other
 replicas arrive through ``apply``.
 """

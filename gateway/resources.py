@@ -31,8 +31,9 @@ from gateway.records import Database, Journal, open_database
 from gateway.remote_images import RemoteImages
 from gateway.rewrite import build_rewriter
 from gateway.rewrite.rewriter import PromptRewriter
+from gateway.rewrite.shared import SharedRewrites
 from gateway.router import RetryPolicy, Router
-from gateway.shared_keys import SharedKeys
+from gateway.shared_state import SharedState
 from gateway.side_requests import SideRequests
 from gateway.signing import LinkSigner, load_or_create_secret
 from gateway.streaming import BackgroundWork
@@ -67,7 +68,7 @@ class Resources:
     webhooks: Webhooks
     batches: Batches
     clients: Clients
-    shared_keys: SharedKeys | None
+    shared_state: SharedState | None
 
 
 def fetch_policy(settings: Settings) -> FetchPolicy:
@@ -102,12 +103,17 @@ def webhooks(settings: Settings, media: httpx.AsyncClient) -> Webhooks:
     )
 
 
-def shared_keys(settings: Settings, router: Router, rewriter: PromptRewriter | None) -> SharedKeys | None:
-    """Every key pool (vendors' and the rewriting LLM's) shared through Redis, when ``REDIS_URL`` is set."""
+def shared_state(settings: Settings, router: Router, rewriter: PromptRewriter | None) -> SharedState | None:
+    """Every key pool and route (vendors' and the rewriting LLM's) shared through Redis, when ``REDIS_URL`` is set."""
     if settings.redis_url is None:
         return None
     pools = [*router.pools.values(), *(rewriter.router.pools.values() if rewriter else [])]
-    return SharedKeys(settings.redis_url.get_secret_value(), pools)
+    routers = [router, *([rewriter.router] if rewriter else [])]
+    state = SharedState(settings.redis_url.get_secret_value(), pools, routers)
+    if rewriter is not None:
+        ttl = settings.rewrite_cache_seconds if settings.rewrite_cache_size else 0
+        rewriter.shared = SharedRewrites(state, ttl=ttl, wait=settings.rewrite_timeout)
+    return state
 
 
 def link_signer(settings: Settings) -> LinkSigner:
@@ -178,7 +184,7 @@ def build_resources(
         webhooks=outbound,
         batches=Batches(database, pipeline, accounting, templates, outbound, settings),
         clients=clients,
-        shared_keys=shared_keys(settings, router, rewriter),
+        shared_state=shared_state(settings, router, rewriter),
     )
 
 
@@ -196,9 +202,9 @@ async def lifespan(app: Litestar) -> AsyncIterator[None]:
         await resources.clients.load()
         resources.clients.start()
         resources.batches.start()
-        if resources.shared_keys is not None:
-            await resources.shared_keys.start()
-            stack.push_async_callback(resources.shared_keys.stop)
+        if resources.shared_state is not None:
+            await resources.shared_state.start()
+            stack.push_async_callback(resources.shared_state.stop)
         app.state.resources = resources
         try:
             yield

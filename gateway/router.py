@@ -141,6 +141,8 @@ class Router:
         self.created = int(time.time())
         self._clock = clock
         self.pools = {group.name: KeyPool(group.keys, cooldowns, clock) for group in groups}
+        self.on_route_change: Callable[[Route], None] | None = None
+        """Told when a route turns unhealthy or delivers again (shared state publishes it to other replicas)."""
         self.groups = list(groups)
         self.routes: dict[str, list[Route]] = {}
         for group in sorted(groups, key=lambda g: g.order):
@@ -230,6 +232,8 @@ class Router:
                     if error.next_step is NextStep.NEXT_ROUTE:
                         walk.vendor_failed = True
                         route.unhealthy_until = self._clock() + self._policy.route_unhealthy
+                        if self.on_route_change is not None:
+                            self.on_route_change(route)
                         break
                     if error.next_step is NextStep.SKIP_ROUTE:
                         walk.busy = True
@@ -237,8 +241,11 @@ class Router:
                     continue
                 route.pool.report_success(key)
                 metrics.VENDOR_ATTEMPTS.labels(route.name, "ok").inc()
-                route.unhealthy_until = 0.0
-                route.failures_in_a_row = 0
+                if route.unhealthy_until or route.failures_in_a_row:
+                    route.unhealthy_until = 0.0
+                    route.failures_in_a_row = 0
+                    if self.on_route_change is not None:
+                        self.on_route_change(route)
                 structlog.contextvars.bind_contextvars(route=route.name, key=key.fingerprint, attempts=walk.attempts)
                 return Delivered(value, route, walk.attempts)
         if walk.vendor_failed:

@@ -29,6 +29,7 @@ from gateway.keys import CooldownPolicy, Key
 from gateway.rewrite import llm
 from gateway.rewrite.instructions import Mode, change_conversation, conversation
 from gateway.rewrite.reply import Rewrite, ThinkSplitter, UnusableReply, parse_reply
+from gateway.rewrite.shared import SharedRewrites
 from gateway.router import Attempt, RetryPolicy, Route, Router
 from gateway.singleflight import SingleFlight
 from providers import MalformedReply
@@ -60,6 +61,8 @@ class PromptRewriter:
         self._timeout = timeout
         self._cache = cache
         self._flights: SingleFlight[tuple[str, ...], Rewrite] = SingleFlight()
+        self.shared: SharedRewrites | None = None
+        """The cache and single flight of every replica (``REDIS_URL``), set once shared state is up."""
 
     @property
     def router(self) -> Router:
@@ -81,6 +84,10 @@ class PromptRewriter:
     ) -> Rewrite:
         """One cached, shared LLM call for ``messages``; ``Rewrite(fallback)`` when it fails."""
         cached = self._cache.get(key) if self._cache is not None else None
+        if cached is None and self.shared is not None:
+            cached = await self.shared.get(key)
+            if cached is not None and self._cache is not None:
+                self._cache[key] = cached
         if cached is not None:
             metrics.REWRITE_CACHE.labels("hit").inc()
             log.info("rewrite.cache_hit", mode=self.mode)
@@ -88,7 +95,7 @@ class PromptRewriter:
         metrics.REWRITE_CACHE.labels("miss").inc()
         started = time.perf_counter()
         result = await self._bounded(
-            "rewrite.failed", lambda: self._flights.run(key, lambda: self._ask(messages, on_reasoning))
+            "rewrite.failed", lambda: self._flights.run(key, lambda: self._asked_once(key, messages, on_reasoning))
         )
         if result is None:
             return Rewrite(fallback)
@@ -96,6 +103,14 @@ class PromptRewriter:
             self._cache[key] = result
         log.info("rewrite.done", mode=self.mode, words=len(result.prompt.split()), ms=_ms(started))
         return result
+
+    async def _asked_once(
+        self, key: tuple[str, ...], messages: list[dict[str, str]], on_reasoning: Listener | None
+    ) -> Rewrite:
+        """The LLM's answer, asked by one process of all replicas when they share state."""
+        if self.shared is None:
+            return await self._ask(messages, on_reasoning)
+        return await self.shared.once(key, lambda: self._ask(messages, on_reasoning))
 
     async def ask(self, messages: list[dict[str, str]]) -> str | None:
         """A free-form question on the same keys and deadline (a chat UI's side request); None when it fails."""

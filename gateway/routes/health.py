@@ -35,7 +35,7 @@ async def get_readiness(
     """
     readiness = assess(resources.router, resources.pipeline)
     status_code = 200 if not readiness.failing else 503
-    shared = resources.shared_keys
+    shared = resources.shared_state
     if shared is not None:  # still serving without Redis, so still ready; but not as it should be
         readiness.shared_state = "redis" if shared.available else "redis unavailable (serving from local state)"
         readiness.status = "ok" if shared.available and not readiness.failing else "degraded"

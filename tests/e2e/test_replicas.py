@@ -16,21 +16,13 @@ import pytest
 
 from tests.support.nginx import nginx
 from tests.support.processes import fake_vendor, gateway_server
-from tests.support.redis import RedisServer, installed, redis_server
+from tests.support.redis import RedisServer
 from tests.support.s3 import CREDENTIALS, S3Server, s3_server
 
 pytestmark = pytest.mark.e2e
 CLIENT = "sk-client-replicas-001"
 KEYS = ["good-key-000000000001", "busy-key-00000000002", "good-key-000000000003", "dead-key-00000000004"]
 BODY = {"prompt": "a red fox in snow", "model": "pic", "size": "256x256"}
-
-
-@pytest.fixture(scope="module")
-def redis() -> Iterator[RedisServer]:
-    if not installed():
-        pytest.skip("redis-server is not installed here (.ci/run installs it: apt-get install redis-server)")
-    with redis_server() as server:
-        yield server
 
 
 @pytest.fixture(scope="module")

@@ -7,25 +7,16 @@ import signal
 import subprocess
 import time
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
 from tests.support.processes import IMAGEGATE, fake_vendor, free_port, running
-from tests.support.redis import RedisServer, installed, redis_server
+from tests.support.redis import RedisServer
 
 pytestmark = pytest.mark.e2e
 KEY = "sk-client-workers-0001"
-
-
-@pytest.fixture(scope="module")
-def redis() -> Iterator[RedisServer]:
-    if not installed():
-        pytest.skip("redis-server is not installed here (.ci/run installs it: apt-get install redis-server)")
-    with redis_server() as server:
-        yield server
 
 
 def children(pid: int) -> list[int]:

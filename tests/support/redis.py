@@ -43,6 +43,10 @@ class RedisServer:
                 time.sleep(0.05)
         raise RuntimeError("redis-server did not answer within 10 s")
 
+    def ensure_running(self) -> None:
+        if self._process is None or self._process.poll() is not None:
+            self.start()
+
     def stop(self) -> None:
         if self._process is not None:
             self._process.kill()
@@ -60,3 +64,10 @@ def redis_server() -> Iterator[RedisServer]:
     finally:
         server.stop()
         shutil.rmtree(directory, ignore_errors=True)
+
+
+def flush(server: RedisServer) -> None:
+    """Empty every database (a plain socket: no client library needed)."""
+    with socket.create_connection(("127.0.0.1", server.port), timeout=2) as connection:
+        connection.sendall(b"FLUSHALL\r\n")
+        assert connection.recv(16).startswith(b"+OK")

@@ -72,5 +72,6 @@ async def test_the_memory_store_is_bounded_and_drops_the_least_recently_used() -
 
 def test_media_store_urls() -> None:
     assert isinstance(open_store("memory://", max_bytes=10), MemoryStore)
-    with pytest.raises(ValueError, match="MEDIA_STORE"):
-        open_store("s3://bucket", max_bytes=10)
+    for unsupported in ("gs://bucket", "s3://", "ftp://host/dir", "file://"):
+        with pytest.raises(ValueError, match="MEDIA_STORE"):
+            open_store(unsupported, max_bytes=10)

@@ -1,4 +1,4 @@
-"""Key state shared by every replica through Redis (``REDIS_URL``): cooldowns, dead keys and strikes.
+"""State shared by every replica through Redis (``REDIS_URL``): key cooldowns, dead keys and strikes, route health.
 
 Each process keeps its own pools as the cache it reads on every attempt (no
 round trip per attempt). A report that changes a key goes to Redis in one Lua
@@ -8,6 +8,11 @@ no update is lost) and publishes the result; every replica's subscriber
 applies it at once, so a 429 seen by replica A keeps replica B off that key on
 its next attempt. Keys are named by ``keys.shared_id`` (a hash), never by
 their secret.
+
+A route that fails over (``ROUTE_UNHEALTHY_SECONDS``) or delivers again is
+published the same way (the last word wins: health is a hint, not a count).
+The rewriting LLM's cache and single flight use the same connection
+(gateway/rewrite/shared.py).
 
 Redis down or slow: reports apply locally as before, the outage is logged once,
 and the keys changed meanwhile are pushed when Redis answers again (after
@@ -27,6 +32,7 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
 from gateway.keys import Key, KeyPool
+from gateway.router import Route, Router
 from providers import KeyVerdict
 
 CHANNEL = "imagegate:keys"
@@ -34,7 +40,7 @@ PREFIX = "imagegate:key:"
 TIMEOUT_SECONDS = 0.5
 RETRY_SECONDS = (0.5, 1.0, 2.0, 5.0)
 
-log = structlog.get_logger("gateway.shared_keys")
+log = structlog.get_logger("gateway.shared_state")
 
 # KEYS[1] the key's hash; ARGV: verdict, now (epoch s), retry_after ("" if none), rate_limited, rate_limited_max,
 # exhausted, dead, id. Returns {available_at, state, strikes} after the merge, and publishes them.
@@ -62,13 +68,13 @@ else
 end
 redis.call('HSET', key, 'available_at', available, 'state', state, 'strikes', strikes)
 redis.call('EXPIRE', key, 86400 * 2)
-redis.call('PUBLISH', KEYS[2], ARGV[8] .. '|' .. available .. '|' .. state .. '|' .. strikes)
+redis.call('PUBLISH', KEYS[2], 'key|' .. ARGV[8] .. '|' .. available .. '|' .. state .. '|' .. strikes)
 return {tostring(available), state, strikes}
 """
 
 
-class SharedKeys:
-    def __init__(self, url: str, pools: list[KeyPool]) -> None:
+class SharedState:
+    def __init__(self, url: str, pools: list[KeyPool], routers: list[Router] | None = None) -> None:
         self._client = redis.Redis.from_url(
             url,
             socket_timeout=TIMEOUT_SECONDS,
@@ -82,6 +88,12 @@ class SharedKeys:
             pool.on_change = self._changed
             for key in pool.keys:
                 self._keys.setdefault(key.id, []).append((pool, key))
+        self._routes: dict[str, list[Route]] = {}
+        for router in routers or []:
+            router.on_route_change = self._route_changed
+            for routes in router.routes.values():
+                for route in routes:
+                    self._routes.setdefault(route.name, []).append(route)
         self._report = self._client.register_script(REPORT)
         self._pending: dict[str, tuple[KeyPool, Key, KeyVerdict | None, float | None]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
@@ -89,6 +101,7 @@ class SharedKeys:
         self.available = False
         """Whether Redis answered last time it was asked (``/health/ready`` shows it)."""
         self.round_trips = 0
+        self._clock = time.monotonic
 
     async def start(self) -> None:
         """Read every key's state, then follow the changes (reconnecting whenever Redis comes back)."""
@@ -179,12 +192,45 @@ class SharedKeys:
         if not was:
             log.info("shared_state.restored", pushed=len(pending))
 
-    def _heard(self, data: str) -> None:
+    @property
+    def client(self) -> redis.Redis:
+        return self._client
+
+    def lost(self, error: BaseException) -> None:
+        """Redis failed a call: serve from local state (logged once until it answers again)."""
+        self._lost(error)
+
+    def _route_changed(self, route: Route) -> None:
+        until = time.time() + (route.unhealthy_until - self._clock()) if route.unhealthy_until else 0.0
+        message = f"route|{route.name}|{until}|{route.failures_in_a_row}"
+        task = asyncio.get_running_loop().create_task(self._publish(message))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _publish(self, message: str) -> None:
         try:
-            key_id, available, state, strikes = data.split("|")
-            self._apply(key_id, float(available), state, int(strikes))
+            self.round_trips += 1
+            await self._client.publish(CHANNEL, message)
+        except (redis.RedisError, OSError) as error:
+            self._lost(error)
+
+    def _heard(self, data: str) -> None:
+        kind, _, rest = data.partition("|")
+        try:
+            if kind == "key":
+                key_id, available, state, strikes = rest.split("|")
+                self._apply(key_id, float(available), state, int(strikes))
+            elif kind == "route":
+                name, until, failures = rest.rsplit("|", 2)
+                self._route_heard(name, float(until), int(failures))
         except ValueError:
             log.warning("shared_state.bad_message")
+
+    def _route_heard(self, name: str, until: float, failures: int) -> None:
+        left = until - time.time() if until else 0.0
+        for route in self._routes.get(name, []):
+            route.unhealthy_until = self._clock() + left if left > 0 else 0.0
+            route.failures_in_a_row = failures
 
     def _lost(self, error: BaseException) -> None:
         was, self.available = self.available, False

@@ -3,44 +3,34 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 import pytest
-import redis.asyncio as redis
+import redis.asyncio as aioredis
 from pydantic import SecretStr
 
 from gateway.keys import CooldownPolicy, KeyPool
 from gateway.logging import configure_logging
-from gateway.shared_keys import PREFIX, SharedKeys
+from gateway.shared_state import PREFIX, SharedState
 from providers import KeyVerdict
-from tests.support.redis import RedisServer, installed, redis_server
+from tests.support.redis import RedisServer
 
 SECRETS = ["sk-vendor-key-one-0001", "sk-vendor-key-two-0002", "sk-vendor-key-three-03"]
 POLICY = CooldownPolicy(rate_limited=5, rate_limited_max=300, exhausted=3600, dead=7200)
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[RedisServer]:
-    if not installed():
-        pytest.skip("redis-server is not installed here (.ci/run installs it: apt-get install redis-server)")
-    with redis_server() as started:
-        yield started
-
-
-@pytest.fixture(autouse=True)
-async def empty(server: RedisServer) -> None:
+@pytest.fixture
+def server(redis: RedisServer) -> RedisServer:
     configure_logging("json")  # onto this test's stderr (an earlier test's captured one may be closed)
-    client = redis.Redis.from_url(server.url)
-    await client.flushall()
-    await client.aclose()
+    return redis
 
 
 @asynccontextmanager
 async def replica(url: str) -> AsyncIterator[KeyPool]:
     """One replica's key pool, its state shared through Redis."""
     pool = KeyPool([SecretStr(secret) for secret in SECRETS], POLICY)
-    shared = SharedKeys(url, [pool])
+    shared = SharedState(url, [pool])
     await shared.start()
     try:
         yield pool
@@ -86,7 +76,7 @@ async def test_concurrent_rate_limits_from_many_tasks_and_replicas_are_all_count
             await asyncio.sleep(0)
 
         await asyncio.gather(*(report(pool) for pool in (first, second) for _ in range(25)))
-        client = redis.Redis.from_url(server.url, decode_responses=True)
+        client = aioredis.Redis.from_url(server.url, decode_responses=True)
         await eventually(lambda: first.keys[2].strikes == 50 and second.keys[2].strikes == 50)
         stored = await client.hgetall(PREFIX + first.keys[2].id)
         await client.aclose()
@@ -106,7 +96,7 @@ async def test_a_replica_started_later_reads_the_state_already_there(server: Red
 
 async def test_without_redis_a_replica_keeps_serving_and_catches_up_when_it_returns(server: RedisServer) -> None:
     pool = KeyPool([SecretStr(secret) for secret in SECRETS], POLICY)
-    shared = SharedKeys(server.url, [pool])
+    shared = SharedState(server.url, [pool])
     await shared.start()
     try:
         server.stop()
