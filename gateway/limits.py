@@ -15,6 +15,7 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from config.settings import ClientLimits
 from gateway.clients import Clients
@@ -22,12 +23,15 @@ from gateway.errors import ClientLimited
 from gateway.records import Database, Record
 from gateway.records.queries import usage
 
+if TYPE_CHECKING:
+    from gateway.shared_spending import SharedSpending
+
 MINUTE = 60.0
 EVERY_CLIENT = "*"
 
 
 @dataclass(slots=True)
-class _Spent:
+class Spent:
     """What one client has made: in the last minute, today, this month."""
 
     minute: deque[float] = field(default_factory=deque)
@@ -50,7 +54,9 @@ class Limits:
         self._database = database
         self._clients = clients
         self._clock = clock
-        self._spent: dict[str, _Spent] = {}
+        self._spent: dict[str, Spent] = {}
+        self.shared: SharedSpending | None = None
+        """Counts kept in Redis for every replica (``REDIS_URL``); this process's own when it does not answer."""
 
     def of(self, client: str) -> ClientLimits | None:
         """The limits set for a managed client through the admin API, else ``CLIENT_LIMITS``'s for its name or ``*``."""
@@ -62,7 +68,8 @@ class Limits:
         if limits is None:
             return
         now = self._clock()
-        spent = await self._spent_by(client, now)
+        shared = await self.shared.spent(client, now, lambda: self._seeded(client, now)) if self.shared else None
+        spent = shared or await self._spent_by(client, now)
         while spent.minute and spent.minute[0] <= now - MINUTE:
             spent.minute.popleft()
         cost = (price or 0.0) * images
@@ -80,25 +87,29 @@ class Limits:
 
     def count(self, client: str, records: Sequence[Record]) -> None:
         """Add what was just made (and recorded) to the client's counts."""
-        spent = self._spent.get(client)
-        if spent is None or not records:
+        if not records or self.of(client) is None:
             return
         now = self._clock()
-        self._roll(spent, now)
         cost = sum(record.cost or 0.0 for record in records)
+        if self.shared is not None:
+            self.shared.count(client, now, len(records), cost)
+        spent = self._spent.get(client)
+        if spent is None:
+            return
+        self._roll(spent, now)
         spent.minute.extend([now] * len(records))
         spent.day_images += len(records)
         spent.day_cost += cost
         spent.month_cost += cost
 
-    async def _spent_by(self, client: str, now: float) -> _Spent:
+    async def _spent_by(self, client: str, now: float) -> Spent:
         spent = self._spent.get(client)
         if spent is None:
             spent = self._spent[client] = await self._seeded(client, now)
         self._roll(spent, now)
         return spent
 
-    async def _seeded(self, client: str, now: float) -> _Spent:
+    async def _seeded(self, client: str, now: float) -> Spent:
         """Today's and this month's counts from the records (a restart keeps the day's budget spent)."""
         moment = datetime.fromtimestamp(now, UTC)
         day_start = moment.replace(hour=0, minute=0, second=0, microsecond=0)
@@ -109,15 +120,17 @@ class Limits:
         [(_, _, month_cost)] = await usage(
             self._database, client=client, since=month_start, until=None, group_by=None
         ) or [("", 0, 0.0)]
-        return _Spent(day=_day(now), day_images=day_images, day_cost=day_cost, month=_month(now), month_cost=month_cost)
+        return Spent(
+            day=day_of(now), day_images=day_images, day_cost=day_cost, month=month_of(now), month_cost=month_cost
+        )
 
     @staticmethod
-    def _roll(spent: _Spent, now: float) -> None:
+    def _roll(spent: Spent, now: float) -> None:
         """A new day or month starts its counts at zero."""
-        if spent.day != _day(now):
-            spent.day, spent.day_images, spent.day_cost = _day(now), 0, 0.0
-        if spent.month != _month(now):
-            spent.month, spent.month_cost = _month(now), 0.0
+        if spent.day != day_of(now):
+            spent.day, spent.day_images, spent.day_cost = day_of(now), 0, 0.0
+        if spent.month != month_of(now):
+            spent.month, spent.month_cost = month_of(now), 0.0
 
     @staticmethod
     def _refuse(client: str, limit: str, what: str, wait: float) -> None:
@@ -128,11 +141,11 @@ class Limits:
         )
 
 
-def _day(now: float) -> str:
+def day_of(now: float) -> str:
     return datetime.fromtimestamp(now, UTC).strftime("%Y-%m-%d")
 
 
-def _month(now: float) -> str:
+def month_of(now: float) -> str:
     return datetime.fromtimestamp(now, UTC).strftime("%Y-%m")
 
 

@@ -33,6 +33,7 @@ from gateway.rewrite import build_rewriter
 from gateway.rewrite.rewriter import PromptRewriter
 from gateway.rewrite.shared import SharedRewrites
 from gateway.router import RetryPolicy, Router
+from gateway.shared_spending import SharedSpending
 from gateway.shared_state import SharedState
 from gateway.side_requests import SideRequests
 from gateway.signing import LinkSigner, load_or_create_secret
@@ -103,7 +104,9 @@ def webhooks(settings: Settings, media: httpx.AsyncClient) -> Webhooks:
     )
 
 
-def shared_state(settings: Settings, router: Router, rewriter: PromptRewriter | None) -> SharedState | None:
+def shared_state(
+    settings: Settings, router: Router, rewriter: PromptRewriter | None, limits: Limits
+) -> SharedState | None:
     """Every key pool and route (vendors' and the rewriting LLM's) shared through Redis, when ``REDIS_URL`` is set."""
     if settings.redis_url is None:
         return None
@@ -113,6 +116,7 @@ def shared_state(settings: Settings, router: Router, rewriter: PromptRewriter | 
     if rewriter is not None:
         ttl = settings.rewrite_cache_seconds if settings.rewrite_cache_size else 0
         rewriter.shared = SharedRewrites(state, ttl=ttl, wait=settings.rewrite_timeout)
+    limits.shared = SharedSpending(state)
     return state
 
 
@@ -184,7 +188,7 @@ def build_resources(
         webhooks=outbound,
         batches=Batches(database, pipeline, accounting, templates, outbound, settings),
         clients=clients,
-        shared_state=shared_state(settings, router, rewriter),
+        shared_state=shared_state(settings, router, rewriter, limits),
     )
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+from pathlib import Path
 
 import pytest
 from httpx import Response
@@ -11,6 +13,7 @@ from pytest_httpx import HTTPXMock
 
 from tests.support.app import app_client, make_settings, vendor_env
 from tests.support.images import b64, png
+from tests.support.redis import RedisServer
 
 ALICE, BOB = "sk-alice-000000000001", "sk-bob-0000000000002"
 BASE = vendor_env(1, "openai", "https://o.example/v1", "pic", "sk-o-000000000001") | {
@@ -93,3 +96,31 @@ def test_limits_are_checked_when_the_settings_are_read() -> None:
 
     with pytest.raises(ConfigError, match=r"CLIENT_LIMITS\.ALICE\.IMAGES_PER_HOUR: Extra inputs are not permitted"):
         make_settings(env({"alice": {"images_per_hour": 3}}, "sqlite:///:memory:"))
+
+
+async def test_with_redis_every_replica_counts_against_the_same_limits(
+    httpx_mock: HTTPXMock, tmp_path: Path, redis: RedisServer
+) -> None:
+    limits = {"alice": {"images_per_minute": 3, "budget_per_day": 0.2}}
+    settings = make_settings(env(limits, f"sqlite:///{tmp_path / 'records.db'}", REDIS_URL=redis.url))
+    async with app_client(settings) as first, app_client(settings) as second:
+        made = [(await generate(replica, ALICE)).status_code for replica in (first, second, first)]
+        await asyncio.sleep(0.1)  # the counts reach Redis in the background
+        over = await generate(second, ALICE)
+        bob = await generate(second, BOB)
+    assert made == [200, 200, 200] and bob.status_code == 200
+    assert over.status_code == 429 and over.json()["error"]["param"] == "images_per_minute"
+    assert len(httpx_mock.get_requests()) == 4
+
+
+async def test_with_redis_down_each_replica_still_keeps_the_limits(
+    httpx_mock: HTTPXMock, tmp_path: Path, redis: RedisServer
+) -> None:
+    limits = {"alice": {"images_per_minute": 2}}
+    settings = make_settings(env(limits, f"sqlite:///{tmp_path / 'records.db'}", REDIS_URL=redis.url))
+    async with app_client(settings) as client:
+        redis.stop()
+        statuses = [(await generate(client, ALICE)).status_code for _ in range(3)]
+        ready = (await client.get("/health/ready", headers={"Authorization": f"Bearer {ALICE}"})).json()
+    assert statuses == [200, 200, 429]
+    assert ready["shared_state"] == "redis unavailable (serving from local state)"
