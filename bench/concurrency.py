@@ -8,7 +8,7 @@ each run. Failed responses and socket errors are counted, never raised.
     python bench/concurrency.py table [--latencies 0 0.1] [--concurrency 10 100 1000] [--seconds 10]
                                       [--database-url postgresql://…] [--without-records]
                                       [--portkey URL [--portkey-header NAME:VALUE ...] [--portkey-pid PID]]
-    python bench/concurrency.py inflight [--connections 5000] [--seconds 20] [--latency 5]
+    python bench/concurrency.py inflight [--connections 5000] [--seconds 20] [--latency 5] [--workers N]
     python bench/concurrency.py stall [--only NAME ...] [--budget 10]
 
 ``table``: per vendor latency a fresh mock vendor; per (latency, concurrency) a fresh gateway. wrk POSTs
@@ -38,7 +38,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -49,6 +49,7 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.load import WrkReport, wrk_run
 from tests.support.processes import Server, free_port, gateway_server, running
+from tests.support.redis import redis_server
 
 CLIENT_KEY = "bench-client-key-0001"
 VENDOR_KEY = "key-a-0000000001"
@@ -392,14 +393,20 @@ async def while_polling(base: str, interval: float, work: Awaitable[T]) -> tuple
 
 
 def run_inflight(args: argparse.Namespace) -> None:
-    with tempfile.TemporaryDirectory() as workdir, mock_vendor(args.latency) as vendor:
-        work = Path(workdir)
-        with gateway_server(gateway_env(vendor.url, work), cwd=work, log_path=work / "gateway.log") as gateway:
-            pid = gateway.process.pid
+    with ExitStack() as stack:
+        work = Path(stack.enter_context(tempfile.TemporaryDirectory()))
+        vendor = stack.enter_context(mock_vendor(args.latency))
+        env = gateway_env(vendor.url, work)
+        if args.workers > 1:  # workers need shared key state: a redis-server of their own
+            env |= {"WORKERS": str(args.workers), "REDIS_URL": stack.enter_context(redis_server()).url}
+        with gateway_server(env, cwd=work, log_path=work / "gateway.log") as gateway:
+            time.sleep(1.0 if args.workers > 1 else 0)  # every worker up
+            pids = [gateway.process.pid, *worker_pids(gateway.process.pid)]
             print(f"sanity: one images request through the gateway: {sanity_request(gateway.url)}", flush=True)
-            before = cpu_seconds(pid)
+            before = sum(cpu_seconds(pid) for pid in pids)
             report, health = asyncio.run(inflight_load(args, gateway.url))
-            cpu, rss = cpu_seconds(pid) - before, peak_rss_mb(pid)
+            cpu = sum(cpu_seconds(pid) for pid in pids) - before
+            rss = sum(peak_rss_mb(pid) or 0.0 for pid in pids)
         logged = log_summary(work / "gateway.log")
     print(
         f"{args.connections} connections, vendor latency {args.latency:g} s, wrk -d{args.seconds}s --timeout 60s\n"
@@ -409,6 +416,14 @@ def run_inflight(args: argparse.Namespace) -> None:
         f"gateway CPU {cpu:.2f} s during the run, peak RSS {ms(rss, 0)} MB\n{health.describe()}\n"
         f"gateway log, up to its exit: {logged}"
     )
+
+
+def worker_pids(pid: int) -> list[int]:
+    """The worker processes of ``imagegate serve --workers N`` (none for one process)."""
+    try:
+        return [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
 
 
 def log_summary(log_path: Path) -> str:
@@ -709,6 +724,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     inflight.add_argument("--connections", type=int, default=5000)
     inflight.add_argument("--seconds", type=int, default=20)
     inflight.add_argument("--latency", type=float, default=5.0)
+    inflight.add_argument("--workers", type=int, default=1, help="imagegate serve --workers N (with a redis-server)")
     stall = commands.add_parser("stall", help="hostile inputs while /health is polled")
     stall.add_argument("--only", nargs="+", help="run only these inputs (by name)")
     stall.add_argument("--budget", type=float, default=10.0, help="seconds each hostile request may take")
