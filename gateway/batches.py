@@ -41,6 +41,7 @@ from gateway.records.batches import (
     WEBHOOK_DELIVERED,
     WEBHOOK_FAILED,
     WEBHOOK_PENDING,
+    batch_status,
     claim,
     claimable,
     create_batch,
@@ -191,8 +192,7 @@ class Batches:
                 group.create_task(self._item(batch, options, item))
 
     async def _cancelled(self, found: str) -> bool:
-        loaded = await get_batch(self._database, found)
-        return loaded is None or loaded[0].status != IN_PROGRESS
+        return await batch_status(self._database, found) != IN_PROGRESS
 
     async def _item(self, batch: BatchRow, options: GenerationOptions, item: BatchItemRow) -> None:
         """Make one prompt and keep what came of it; a slot was taken for it."""

@@ -86,8 +86,8 @@ class Clients:
                 await self._refresh
 
     def named(self, key: str) -> str | None:
-        """The name of the active client whose key this is."""
-        client = self._by_hash.get(key_hash(key))
+        """The name of the active client whose key this is (no hashing at all while there are none)."""
+        client = self._by_hash.get(key_hash(key)) if self._by_hash else None
         return client.name if client is not None else None
 
     def limits_of(self, name: str) -> ClientLimits | None:

@@ -100,7 +100,6 @@ class SharedState:
         self._listener: asyncio.Task[None] | None = None
         self.available = False
         """Whether Redis answered last time it was asked (``/health/ready`` shows it)."""
-        self.round_trips = 0
         self._clock = time.monotonic
 
     async def start(self) -> None:
@@ -139,7 +138,6 @@ class SharedState:
             key.id,
         ]
         try:
-            self.round_trips += 1
             available, state, strikes = await self._report(keys=[PREFIX + key.id, CHANNEL], args=arguments)
         except (redis.RedisError, OSError) as error:
             self._pending[key.id] = (pool, key, verdict, retry_after)  # pushed when Redis is back
@@ -159,7 +157,6 @@ class SharedState:
             for key_id in ids:
                 pipe.hgetall(PREFIX + key_id)
             found: list[dict[str, Any]] = await pipe.execute()
-        self.round_trips += 1
         for key_id, fields in zip(ids, found, strict=True):
             if fields:
                 self._apply(key_id, float(fields["available_at"]), fields["state"], int(fields["strikes"]))
@@ -209,7 +206,6 @@ class SharedState:
 
     async def _publish(self, message: str) -> None:
         try:
-            self.round_trips += 1
             await self._client.publish(CHANNEL, message)
         except (redis.RedisError, OSError) as error:
             self._lost(error)

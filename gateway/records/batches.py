@@ -79,6 +79,12 @@ async def get_batch(database: Database, batch_id: str) -> tuple[BatchRow, list[B
         return batch, list((await session.scalars(query)).all())
 
 
+async def batch_status(database: Database, batch_id: str) -> str | None:
+    """Only the batch's status (checked before each prompt; its items are not read)."""
+    async with database.sessions() as session:
+        return await session.scalar(select(BatchRow.status).where(BatchRow.id == batch_id))
+
+
 async def list_batches(database: Database, *, client: str | None, limit: int) -> list[BatchRow]:
     """Newest first; ``client`` None is everyone's."""
     query = select(BatchRow).order_by(BatchRow.created_at.desc(), BatchRow.id.desc()).limit(limit)
